@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+/**
+ * All configuration in one validated place. Every value has a default that works with the local
+ * stack (`scripts/stack.sh up`); environment variables override them.
+ */
+const duration = z.coerce.number().int().nonnegative();
+
+export const timingsSchema = z.object({
+  /** Wait this long for confirm/cancel before the first check-back to the producer. */
+  checkBackAfterMs: duration.default(30_000),
+  checkBackBackoff: z.coerce.number().min(1).default(2),
+  maxCheckBackIntervalMs: duration.default(10 * 60_000),
+  /** Unconfirmed past this -> DEAD (UNCONFIRMED). */
+  confirmDeadlineMs: duration.default(24 * 60 * 60_000),
+  /** First resend to groups that have not consumed. */
+  resendAfterMs: duration.default(60_000),
+  resendBackoff: z.coerce.number().min(1).default(2),
+  maxResendIntervalMs: duration.default(30 * 60_000),
+  maxSends: z.coerce.number().int().min(1).default(8),
+});
+export type Timings = z.infer<typeof timingsSchema>;
+
+const configSchema = z.object({
+  databaseUrl: z.string().url().default('mysql://rmsg:rmsg@127.0.0.1:3306/reliable_message'),
+  temporal: z
+    .object({
+      address: z.string().default('127.0.0.1:7233'),
+      namespace: z.string().default('default'),
+      taskQueue: z.string().default('reliable-message'),
+      uiUrl: z.string().url().default('http://127.0.0.1:8233'),
+    })
+    .default({}),
+  rocketmq: z
+    .object({
+      /** The proxy's gRPC endpoint, used by rocketmq-client-nodejs. */
+      endpoints: z.string().default('127.0.0.1:8081'),
+      namesrv: z.string().default('127.0.0.1:9876'),
+      /** Broker remoting address, used to create topics. */
+      brokerAddr: z.string().default('127.0.0.1:10911'),
+    })
+    .default({}),
+  timings: timingsSchema.default({}),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type Config = z.infer<typeof configSchema>;
+
+/** Reads the environment (RMSG_*, TEMPORAL_*, ROCKETMQ_*) into a validated Config. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const fromEnv = {
+    databaseUrl: env.RMSG_DATABASE_URL,
+    temporal: {
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.RMSG_TASK_QUEUE,
+      uiUrl: env.TEMPORAL_UI_URL,
+    },
+    rocketmq: {
+      endpoints: env.ROCKETMQ_ENDPOINTS,
+      namesrv: env.ROCKETMQ_NAMESRV,
+      brokerAddr: env.ROCKETMQ_BROKER_ADDR,
+    },
+    timings: {
+      checkBackAfterMs: env.RMSG_CHECK_BACK_AFTER_MS,
+      checkBackBackoff: env.RMSG_CHECK_BACK_BACKOFF,
+      maxCheckBackIntervalMs: env.RMSG_MAX_CHECK_BACK_INTERVAL_MS,
+      confirmDeadlineMs: env.RMSG_CONFIRM_DEADLINE_MS,
+      resendAfterMs: env.RMSG_RESEND_AFTER_MS,
+      resendBackoff: env.RMSG_RESEND_BACKOFF,
+      maxResendIntervalMs: env.RMSG_MAX_RESEND_INTERVAL_MS,
+      maxSends: env.RMSG_MAX_SENDS,
+    },
+    logLevel: env.RMSG_LOG_LEVEL,
+  };
+  const parsed = configSchema.safeParse(mergeDefined(fromEnv, overrides));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** Deep merge that drops undefined values, so unset env vars fall through to the schema defaults. */
+function mergeDefined(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const source of [base, over]) {
+    for (const [k, v] of Object.entries(source)) {
+      if (v === undefined || v === '') continue;
+      const prev = out[k];
+      out[k] =
+        isPlainObject(v) && isPlainObject(prev) ? mergeDefined(prev, v) : isPlainObject(v) ? mergeDefined({}, v) : v;
+    }
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
