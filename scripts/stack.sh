@@ -211,7 +211,8 @@ EOF
   "namesrvAddr": "127.0.0.1:9876",
   "localServeAddr": "127.0.0.1",
   "grpcServerPort": 8081,
-  "remotingListenPort": 8080
+  "remotingListenPort": 8080,
+  "minInvisibleTimeMillsForRecv": 1000
 }
 EOF
   printf 'listenPort=9876\nbindAddress=127.0.0.1\n' >"$STATE/rocketmq/conf/namesrv.conf"

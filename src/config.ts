@@ -18,6 +18,7 @@ export const timingsSchema = z.object({
   resendBackoff: z.coerce.number().min(1).default(2),
   maxResendIntervalMs: duration.default(30 * 60_000),
   maxSends: z.coerce.number().int().min(1).default(8),
+  checkBackTimeoutMs: duration.default(10_000),
 });
 export type Timings = z.infer<typeof timingsSchema>;
 
@@ -30,7 +31,7 @@ const configSchema = z.object({
       taskQueue: z.string().default('reliable-message'),
       uiUrl: z.string().url().default('http://127.0.0.1:8233'),
     })
-    .default({}),
+    .prefault({}),
   rocketmq: z
     .object({
       /** The proxy's gRPC endpoint, used by rocketmq-client-nodejs. */
@@ -39,8 +40,8 @@ const configSchema = z.object({
       /** Broker remoting address, used to create topics. */
       brokerAddr: z.string().default('127.0.0.1:10911'),
     })
-    .default({}),
-  timings: timingsSchema.default({}),
+    .prefault({}),
+  timings: timingsSchema.prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Config = z.infer<typeof configSchema>;
@@ -69,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       resendBackoff: env.RMSG_RESEND_BACKOFF,
       maxResendIntervalMs: env.RMSG_MAX_RESEND_INTERVAL_MS,
       maxSends: env.RMSG_MAX_SENDS,
+      checkBackTimeoutMs: env.RMSG_CHECK_BACK_TIMEOUT_MS,
     },
     logLevel: env.RMSG_LOG_LEVEL,
   };

@@ -1,0 +1,12 @@
+import type { Config } from '../src/config.js';
+import type { PrismaClient } from '../src/db/prisma.js';
+import type { Logger } from '../src/logger.js';
+import type { MessagePublisher } from '../src/rocketmq/publisher.js';
+
+/** Everything the activities touch, passed in so it is easy to see and to swap. */
+export interface ActivityDeps {
+  prisma: PrismaClient;
+  publisher: MessagePublisher;
+  config: Config;
+  log: Logger;
+}

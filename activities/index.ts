@@ -1,0 +1,26 @@
+import type { Timings } from '../workflows/definitions.js';
+import { createCheckBackActivities } from './check-back.js';
+import type { ActivityDeps } from './deps.js';
+import { createProjectionActivities } from './projection.js';
+import { createPublishActivities } from './publish.js';
+import { createRegistrationActivities } from './registration.js';
+import { createSubscriberActivities } from './subscribers.js';
+
+export type { ActivityDeps } from './deps.js';
+
+/** All activities of the service worker, bound to their dependencies. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createProjectionActivities(deps),
+    ...createSubscriberActivities(deps),
+    ...createPublishActivities(deps),
+    ...createCheckBackActivities(deps),
+    ...createRegistrationActivities(deps),
+    /** The message's timings: the global defaults with its own overrides on top. */
+    async resolveTimings(overrides: Partial<Timings>): Promise<Timings> {
+      return { ...deps.config.timings, ...overrides };
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

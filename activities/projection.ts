@@ -1,0 +1,93 @@
+import type { MessageEvent, MessageSpec, MessageState } from '../workflows/definitions.js';
+import { workflowIdForKey } from '../workflows/definitions.js';
+import type { ActivityDeps } from './deps.js';
+
+export interface SyncProjectionInput {
+  state: MessageState;
+  /** Events appended since the last write. */
+  events: MessageEvent[];
+  /** Given on the first write only: what the message row is created from. */
+  message?: MessageSpec;
+}
+
+const date = (ms: number | undefined) => (ms === undefined ? null : new Date(ms));
+
+/**
+ * Writes the workflow's state into the MySQL projections in one transaction. Idempotent and
+ * order-safe: a write whose version is not newer than the stored one changes nothing, so activity
+ * retries never double an event or roll state back.
+ */
+export function createProjectionActivities({ prisma }: Pick<ActivityDeps, 'prisma'>) {
+  return {
+    async syncProjection({ state, events, message }: SyncProjectionInput): Promise<void> {
+      const row = {
+        status: state.status,
+        deadReason: state.deadReason ?? null,
+        cancelReason: state.cancelReason ?? null,
+        sendCount: state.sendCount,
+        checkBackCount: state.checkBackCount,
+        lastError: state.lastError ?? null,
+        version: state.version,
+        confirmedAt: date(state.confirmedAt),
+        publishedAt: date(state.publishedAt),
+        finishedAt: date(state.finishedAt),
+        cancelledAt: date(state.cancelledAt),
+        deadAt: date(state.deadAt),
+      };
+      await prisma.$transaction(async (tx) => {
+        const updated = await tx.message.updateMany({ where: { key: state.key, version: { lt: state.version } }, data: row });
+        if (updated.count === 0) {
+          if (!message) return; // this version (or a newer one) is already stored
+          const exists = await tx.message.findUnique({ where: { key: state.key }, select: { id: true } });
+          if (exists) return;
+          await tx.message.create({
+            data: {
+              ...row,
+              key: message.key,
+              topic: message.topic,
+              tag: message.tag ?? null,
+              body: message.body,
+              properties: message.properties ?? undefined,
+              producerGroup: message.producerGroup,
+              orderKey: message.orderKey ?? null,
+              delayMs: message.delayMs ?? null,
+              options: { ...state.timings },
+              workflowId: workflowIdForKey(message.key),
+              createdAt: new Date(state.createdAt),
+            },
+          });
+        }
+        for (const d of state.deliveries) {
+          const fields = {
+            status: d.status,
+            sendCount: d.sendCount,
+            receiveCount: d.receiveCount,
+            lastError: d.lastError ?? null,
+            lastSentAt: date(d.lastSentAt),
+            receivedAt: date(d.receivedAt),
+            consumedAt: date(d.consumedAt),
+            deadAt: d.status === 'DEAD' ? date(state.deadAt) : null,
+          };
+          await tx.delivery.upsert({
+            where: { messageKey_consumerGroup: { messageKey: state.key, consumerGroup: d.group } },
+            create: { messageKey: state.key, consumerGroup: d.group, ...fields },
+            update: fields,
+          });
+        }
+        if (events.length > 0) {
+          await tx.messageEvent.createMany({
+            data: events.map((e) => ({
+              messageKey: state.key,
+              seq: e.seq,
+              type: e.type,
+              consumerGroup: e.group ?? null,
+              detail: e.detail === undefined ? undefined : (e.detail as object),
+              createdAt: new Date(e.at),
+            })),
+            skipDuplicates: true,
+          });
+        }
+      });
+    },
+  };
+}

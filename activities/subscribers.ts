@@ -1,0 +1,16 @@
+import { tagMatches } from '../src/tag-expression.js';
+import type { ActivityDeps } from './deps.js';
+
+export function createSubscriberActivities({ prisma }: Pick<ActivityDeps, 'prisma'>) {
+  return {
+    /** The consumer groups whose subscription matches the topic and tag now: the message's subscribers. */
+    async snapshotSubscribers({ topic, tag }: { topic: string; tag?: string }): Promise<string[]> {
+      const subscriptions = await prisma.subscription.findMany({
+        where: { topic, enabled: true },
+        select: { consumerGroup: true, tagExpression: true },
+        orderBy: { consumerGroup: 'asc' },
+      });
+      return subscriptions.filter((s) => tagMatches(s.tagExpression, tag)).map((s) => s.consumerGroup);
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities } from '../../activities/index.js';
+import type { Config } from '../config.js';
+import { createPrisma } from '../db/prisma.js';
+import type { Logger } from '../logger.js';
+import { createRocketmqPublisher } from '../rocketmq/publisher.js';
+import { installTemporalRuntime } from '../temporal/runtime.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+export interface ServiceWorker {
+  /** Resolves when the worker has stopped (after `shutdown()` or a fatal error). */
+  run(): Promise<void>;
+  /** Stops polling, lets in-flight tasks finish, then closes every connection. */
+  shutdown(): Promise<void>;
+}
+
+/** Bundles the workflows once (webpack, a few seconds); pass the result to many workers. */
+export function bundleWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
+}
+
+/** The service worker: the reliable-message workflows and their activities on the service task queue. */
+export async function createServiceWorker(
+  config: Config,
+  log: Logger,
+  opts: { workflowBundle?: WorkflowBundle } = {},
+): Promise<ServiceWorker> {
+  installTemporalRuntime(log);
+  const prisma = createPrisma(config.databaseUrl);
+  const publisher = createRocketmqPublisher({ endpoints: config.rocketmq.endpoints, log });
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities({ prisma, publisher, config, log }),
+  });
+  let running: Promise<void> | undefined;
+  const closeAll = async () => {
+    await publisher.close();
+    await prisma.$disconnect();
+    await connection.close();
+  };
+  return {
+    run() {
+      running ??= worker.run().finally(closeAll);
+      log.info({ taskQueue: config.temporal.taskQueue }, 'service worker running');
+      return running;
+    },
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      if (running) await running;
+      else await closeAll();
+    },
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * The public contract of the reliable-message workflow: its name, ID scheme, input, state, and the
+ * signals, updates and queries the SDKs, the API and the CLI use. Safe to import outside workflows.
+ */
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+export const RELIABLE_MESSAGE_WORKFLOW = 'reliableMessageWorkflow';
+
+/** One workflow per message key: starting twice with one key can never make a second message. */
+export function workflowIdForKey(key: string): string {
+  return `rmsg:${key}`;
+}
+
+/** Task queue where a producer group's SDK serves its check-back activity. */
+export function producerCheckBackTaskQueue(producerGroup: string): string {
+  return `rmsg-producer-${producerGroup}`;
+}
+
+/** Task queue where a consumer group's SDK serves its consumer check-back activity. */
+export function consumerCheckBackTaskQueue(consumerGroup: string): string {
+  return `rmsg-consumer-${consumerGroup}`;
+}
+
+/** Activity names served by the SDKs on the task queues above. */
+export const PRODUCER_CHECK_BACK_ACTIVITY = 'checkBackProducer';
+export const CONSUMER_CHECK_BACK_ACTIVITY = 'checkBackConsumer';
+
+/** RocketMQ message properties the service sets; the consumer SDK reads them. */
+export const MessageProperty = {
+  key: 'RMSG_KEY',
+  /** Comma-separated consumer groups this publication is for; other groups skip it. */
+  groups: 'RMSG_GROUPS',
+  /** 1 for the first publication, then one more for every resend. */
+  round: 'RMSG_ROUND',
+  producerGroup: 'RMSG_PRODUCER_GROUP',
+} as const;
+
+export const MESSAGE_STATUSES = ['WAITING_CONFIRM', 'SENDING', 'FINISHED', 'CANCELLED', 'DEAD'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+export type DeliveryStatus = 'PENDING' | 'RECEIVED' | 'CONSUMED' | 'DEAD';
+export type DeadReason = 'UNCONFIRMED' | 'UNCONSUMED';
+export type CheckBackAnswer = 'COMMIT' | 'ROLLBACK' | 'UNKNOWN';
+export type ConsumerCheckBackAnswer = 'CONSUMED' | 'NOT_CONSUMED' | 'UNKNOWN';
+
+/** Timings of one message (all milliseconds). Defaults come from config; a message may override any. */
+export interface Timings {
+  checkBackAfterMs: number;
+  checkBackBackoff: number;
+  maxCheckBackIntervalMs: number;
+  confirmDeadlineMs: number;
+  resendAfterMs: number;
+  resendBackoff: number;
+  maxResendIntervalMs: number;
+  maxSends: number;
+  /** How long one check-back call (producer or consumer) may take before it counts as an error. */
+  checkBackTimeoutMs: number;
+}
+
+/** What the upstream registers: everything needed to publish the message later. */
+export interface MessageSpec {
+  key: string;
+  topic: string;
+  tag?: string;
+  body: string;
+  /** User properties, published as RocketMQ message properties. */
+  properties?: Record<string, string>;
+  producerGroup: string;
+  /** Deliver this long after publishing (the topic must be a DELAY topic). */
+  delayMs?: number;
+  /** FIFO message group (the topic must be a FIFO topic). */
+  orderKey?: string;
+}
+
+export interface ReliableMessageInput {
+  message: MessageSpec;
+  /** `send` starts already confirmed; `prepare` does not. */
+  confirmed: boolean;
+  /** Per-message overrides of the global timings. */
+  timings?: Partial<Timings>;
+  /** Set when the workflow continues as new: the state to resume from. */
+  resume?: MessageState;
+}
+
+export interface DeliveryState {
+  group: string;
+  status: DeliveryStatus;
+  sendCount: number;
+  receiveCount: number;
+  lastError?: string;
+  lastSentAt?: number;
+  receivedAt?: number;
+  consumedAt?: number;
+}
+
+export interface MessageEvent {
+  seq: number;
+  type: string;
+  at: number;
+  group?: string;
+  detail?: Record<string, unknown>;
+}
+
+/** The whole state of one message, as the `state` query and the projections show it. */
+export interface MessageState {
+  key: string;
+  topic: string;
+  tag?: string;
+  producerGroup: string;
+  status: MessageStatus;
+  deadReason?: DeadReason;
+  cancelReason?: string;
+  /** Publications so far (first send plus resends) since the last operator resend. */
+  sendRound: number;
+  /** Publications in all. */
+  sendCount: number;
+  checkBackCount: number;
+  deliveries: DeliveryState[];
+  timings: Timings;
+  createdAt: number;
+  confirmedAt?: number;
+  publishedAt?: number;
+  finishedAt?: number;
+  cancelledAt?: number;
+  deadAt?: number;
+  lastError?: string;
+  /** When the subscribers were snapshotted (at confirm). */
+  subscribedAt?: number;
+  /** When the producer is next asked (while WAITING_CONFIRM). */
+  nextCheckBackAt?: number;
+  /** When groups that have not consumed are next resent to (while SENDING). */
+  nextResendAt?: number;
+  /** Sequence number of the last event appended. */
+  eventSeq: number;
+  /** Grows with every change; projections never let an older version overwrite a newer one. */
+  version: number;
+}
+
+export type AckStatus = 'RECEIVED' | 'CONSUMED' | 'FAILED';
+export interface Ack {
+  group: string;
+  status: AckStatus;
+  /** The handler's error, with status FAILED. */
+  error?: string;
+}
+
+export interface CancelRequest {
+  reason?: string;
+  /** Who asked: the producer (its rollback) or an operator. */
+  by?: 'producer' | 'operator';
+}
+export interface ConfirmRequest {
+  by?: 'producer' | 'operator';
+}
+
+export const confirmUpdate = defineUpdate<MessageState, [ConfirmRequest]>('confirm');
+export const cancelUpdate = defineUpdate<MessageState, [CancelRequest]>('cancel');
+/** Operator resend: a DEAD message gets a fresh send budget; a SENDING one is resent now. */
+export const resendUpdate = defineUpdate<MessageState, []>('resend');
+export const ackSignal = defineSignal<[Ack]>('ack');
+export const stateQuery = defineQuery<MessageState>('state');
+
+export const SearchAttribute = {
+  messageKey: defineSearchAttributeKey('MessageKey', 'KEYWORD'),
+  topic: defineSearchAttributeKey('MessageTopic', 'KEYWORD'),
+  status: defineSearchAttributeKey('MessageStatus', 'KEYWORD'),
+  producerGroup: defineSearchAttributeKey('ProducerGroup', 'KEYWORD'),
+};
+
+/** Application failure types the workflow raises, so callers can tell them apart. */
+export const FailureType = {
+  invalidTransition: 'InvalidTransition',
+} as const;
+
+/** What the SDKs register with the service (see registerWorkflow). */
+export type Registration =
+  | { kind: 'subscription'; topic: string; tagExpression: string; consumerGroup: string }
+  | { kind: 'producer' | 'consumer'; group: string; checkBackTaskQueue?: string; checkBackUrl?: string };
+
+export const REGISTER_WORKFLOW = 'registerWorkflow';

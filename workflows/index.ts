@@ -1,0 +1,2 @@
+export { registerWorkflow } from './register.js';
+export { reliableMessageWorkflow } from './reliable-message.js';

@@ -1,0 +1,203 @@
+/**
+ * Pure transitions of one message's state. No Temporal APIs here: the workflow calls these, and unit
+ * tests exercise them directly. Every change bumps `version` and appends an event.
+ */
+import type {
+  Ack,
+  DeadReason,
+  DeliveryState,
+  MessageEvent,
+  MessageSpec,
+  MessageState,
+  MessageStatus,
+  Timings,
+} from './definitions.js';
+
+export class InvalidTransition extends Error {
+  override readonly name = 'InvalidTransition';
+}
+
+/** A message state plus the events not yet written to the projection. */
+export interface Tracked {
+  state: MessageState;
+  unsynced: MessageEvent[];
+}
+
+export function initialState(message: MessageSpec, timings: Timings, now: number, confirmed: boolean): MessageState {
+  return {
+    key: message.key,
+    topic: message.topic,
+    tag: message.tag,
+    producerGroup: message.producerGroup,
+    status: confirmed ? 'SENDING' : 'WAITING_CONFIRM',
+    sendRound: 0,
+    sendCount: 0,
+    checkBackCount: 0,
+    deliveries: [],
+    timings,
+    createdAt: now,
+    confirmedAt: confirmed ? now : undefined,
+    nextCheckBackAt: confirmed ? undefined : now + timings.checkBackAfterMs,
+    eventSeq: 0,
+    version: 0,
+  };
+}
+
+export function record(t: Tracked, now: number, type: string, detail?: Record<string, unknown>, group?: string): void {
+  t.state.eventSeq += 1;
+  t.state.version += 1;
+  t.unsynced.push({ seq: t.state.eventSeq, type, at: now, group, detail });
+}
+
+function setStatus(t: Tracked, status: MessageStatus): void {
+  t.state.status = status;
+}
+
+/** The upstream business is known to have happened. Idempotent; an error after cancel. */
+export function confirm(t: Tracked, now: number, by: string): void {
+  const s = t.state;
+  if (s.status === 'CANCELLED') {
+    throw new InvalidTransition(`message ${s.key} was cancelled (${s.cancelReason ?? 'no reason'}); it cannot be confirmed`);
+  }
+  if (s.confirmedAt !== undefined) return;
+  s.confirmedAt = now;
+  s.deadReason = undefined;
+  s.nextCheckBackAt = undefined;
+  setStatus(t, 'SENDING');
+  record(t, now, 'CONFIRMED', { by });
+}
+
+/** The upstream business did not happen. Idempotent; an error once confirmed. */
+export function cancel(t: Tracked, now: number, by: string, reason?: string): void {
+  const s = t.state;
+  if (s.status === 'CANCELLED') return;
+  if (s.confirmedAt !== undefined) {
+    throw new InvalidTransition(`message ${s.key} was already confirmed (status ${s.status}); it cannot be cancelled`);
+  }
+  s.cancelledAt = now;
+  s.cancelReason = reason ?? (by === 'check-back' ? 'check-back answered ROLLBACK' : 'cancelled');
+  s.deadReason = undefined;
+  s.nextCheckBackAt = undefined;
+  setStatus(t, 'CANCELLED');
+  record(t, now, 'CANCELLED', { by, reason: s.cancelReason });
+}
+
+/** Gives up on the message until an operator acts. */
+export function markDead(t: Tracked, now: number, reason: DeadReason): void {
+  const s = t.state;
+  s.deadReason = reason;
+  s.deadAt = now;
+  s.nextCheckBackAt = undefined;
+  s.nextResendAt = undefined;
+  const groups: string[] = [];
+  for (const d of s.deliveries) {
+    if (d.status !== 'CONSUMED') {
+      d.status = 'DEAD';
+      groups.push(d.group);
+    }
+  }
+  setStatus(t, 'DEAD');
+  record(t, now, 'DEAD', { reason, groups, sendRound: s.sendRound });
+}
+
+/** Operator resend: a fresh send budget for a DEAD message, or an immediate resend of a SENDING one. */
+export function operatorResend(t: Tracked, now: number): void {
+  const s = t.state;
+  const resendable = s.status === 'SENDING' || (s.status === 'DEAD' && s.deadReason === 'UNCONSUMED');
+  if (!resendable) {
+    const hint = s.status === 'DEAD' ? 'it was never confirmed: confirm or cancel it' : `it is ${s.status}`;
+    throw new InvalidTransition(`message ${s.key} cannot be resent: ${hint}`);
+  }
+  for (const d of s.deliveries) if (d.status === 'DEAD') d.status = 'PENDING';
+  s.sendRound = 0;
+  s.deadReason = undefined;
+  s.nextResendAt = now;
+  setStatus(t, 'SENDING');
+  record(t, now, 'OPERATOR_RESEND');
+}
+
+export function snapshotSubscribers(t: Tracked, now: number, groups: string[]): void {
+  t.state.subscribedAt = now;
+  t.state.deliveries = groups.map((group) => ({ group, status: 'PENDING', sendCount: 0, receiveCount: 0 }));
+  record(t, now, 'SUBSCRIBERS', { groups });
+}
+
+/** Delay before the resend that follows send round `round` (1-based), growing by the backoff, capped. */
+export function resendInterval(timings: Timings, round: number): number {
+  const grown = timings.resendAfterMs * timings.resendBackoff ** Math.max(0, round - 1);
+  return Math.min(grown, timings.maxResendIntervalMs);
+}
+
+/** Delay before check-back number `count + 1`. */
+export function checkBackInterval(timings: Timings, count: number): number {
+  const grown = timings.checkBackAfterMs * timings.checkBackBackoff ** count;
+  return Math.min(Math.max(grown, 1), timings.maxCheckBackIntervalMs);
+}
+
+export function published(t: Tracked, now: number, groups: string[], messageId: string, delayMs = 0): void {
+  const s = t.state;
+  s.sendRound += 1;
+  s.sendCount += 1;
+  s.publishedAt ??= now;
+  s.nextResendAt = now + delayMs + resendInterval(s.timings, s.sendRound);
+  for (const d of s.deliveries) {
+    if (groups.includes(d.group)) {
+      d.sendCount += 1;
+      d.lastSentAt = now;
+    }
+  }
+  record(t, now, s.sendRound === 1 && s.sendCount === 1 ? 'PUBLISHED' : 'RESENT', {
+    groups,
+    messageId,
+    round: s.sendRound,
+  });
+}
+
+/** Groups that still have to consume (not yet CONSUMED, not given up). */
+export function pendingGroups(s: MessageState): string[] {
+  return s.deliveries.filter((d) => d.status === 'PENDING' || d.status === 'RECEIVED').map((d) => d.group);
+}
+
+export function allConsumed(s: MessageState): boolean {
+  return s.deliveries.every((d) => d.status === 'CONSUMED');
+}
+
+/** A consumer's report. Late acks (after DEAD) still count; acks from non-subscribers are ignored. */
+export function applyAck(t: Tracked, now: number, ack: Ack): void {
+  const d: DeliveryState | undefined = t.state.deliveries.find((x) => x.group === ack.group);
+  if (!d) {
+    record(t, now, 'ACK_IGNORED', { status: ack.status, reason: 'not a subscriber of this message' }, ack.group);
+    return;
+  }
+  if (ack.status === 'RECEIVED') {
+    d.receiveCount += 1;
+    d.receivedAt = now;
+    if (d.status !== 'CONSUMED') d.status = 'RECEIVED';
+    record(t, now, 'RECEIVED', { receiveCount: d.receiveCount }, d.group);
+  } else if (ack.status === 'CONSUMED') {
+    if (d.status === 'CONSUMED') return;
+    d.status = 'CONSUMED';
+    d.consumedAt = now;
+    d.lastError = undefined;
+    record(t, now, 'CONSUMED', undefined, d.group);
+  } else {
+    d.lastError = ack.error ?? 'handler failed';
+    record(t, now, 'CONSUME_FAILED', { error: d.lastError }, d.group);
+  }
+}
+
+export function finish(t: Tracked, now: number): void {
+  t.state.finishedAt = now;
+  t.state.nextResendAt = undefined;
+  setStatus(t, 'FINISHED');
+  record(t, now, 'FINISHED', { deliveries: t.state.deliveries.length });
+}
+
+/** One line for Temporal UI's "current details". */
+export function describe(s: MessageState): string {
+  const consumed = s.deliveries.filter((d) => d.status === 'CONSUMED').length;
+  const parts = [`**${s.status}**${s.deadReason ? ` (${s.deadReason})` : ''}`, `key \`${s.key}\``, `topic ${s.topic}`];
+  if (s.deliveries.length > 0) parts.push(`${consumed}/${s.deliveries.length} groups consumed`, `send round ${s.sendRound}`);
+  if (s.status === 'WAITING_CONFIRM') parts.push(`${s.checkBackCount} check-backs`);
+  return parts.join(' · ');
+}
