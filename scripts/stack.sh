@@ -212,7 +212,8 @@ EOF
   "localServeAddr": "127.0.0.1",
   "grpcServerPort": 8081,
   "remotingListenPort": 8080,
-  "minInvisibleTimeMillsForRecv": 1000
+  "minInvisibleTimeMillsForRecv": 1000,
+  "grpcClientConsumerMinLongPollingTimeoutMillis": 500
 }
 EOF
   printf 'listenPort=9876\nbindAddress=127.0.0.1\n' >"$STATE/rocketmq/conf/namesrv.conf"

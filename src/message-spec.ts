@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { MessageSpec, Timings } from '../workflows/definitions.js';
+import { ValidationError } from './errors.js';
 
 /** RocketMQ's default maximum message size is 4 MiB; leave room for properties. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024 - 64 * 1024;
@@ -49,18 +50,6 @@ export const messageSpecSchema = z
   .refine((m) => !(m.delayMs && m.orderKey), { message: 'delayMs and orderKey cannot be combined', path: ['delayMs'] });
 
 export type MessageSpecInput = MessageSpec & { timings?: Partial<Timings> };
-
-/** Thrown for input that breaks a rule; `field` names the field, the message names the rule. */
-export class ValidationError extends Error {
-  readonly code = 'VALIDATION_FAILED';
-  constructor(
-    readonly field: string,
-    rule: string,
-  ) {
-    super(`${field} ${rule}`);
-    this.name = 'ValidationError';
-  }
-}
 
 /** Validates a message spec, throwing a ValidationError naming the first bad field. */
 export function parseMessageSpec(input: unknown): MessageSpecInput {

@@ -1,0 +1,73 @@
+import type { WorkflowBundle } from '@temporalio/worker';
+import { type Config, loadConfig } from '../../src/config.js';
+import { bundleWorkflows, createServiceWorker, type ServiceWorker } from '../../src/worker/service-worker.js';
+import type { Timings } from '../../workflows/definitions.js';
+import { testLogger, uniqueId } from './stack.js';
+
+/** Timings in milliseconds so that check-backs, resends and deadlines happen within a test. */
+export const FAST_TIMINGS: Timings = {
+  checkBackAfterMs: 500,
+  checkBackBackoff: 1.5,
+  maxCheckBackIntervalMs: 2000,
+  confirmDeadlineMs: 60_000,
+  resendAfterMs: 1500,
+  resendBackoff: 1.5,
+  maxResendIntervalMs: 5000,
+  maxSends: 4,
+  checkBackTimeoutMs: 3000,
+};
+
+let bundle: Promise<WorkflowBundle> | undefined;
+/** The workflow bundle is built once per test process (webpack takes seconds). */
+export function sharedWorkflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= bundleWorkflows();
+  return bundle;
+}
+
+export interface TestService {
+  config: Config;
+  worker: ServiceWorker;
+  /** Starts another worker on the same task queue (e.g. after `worker.shutdown()`, to test restarts). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the real service worker against the local stack on a task queue of its own, so that
+ * workflows left over from other tests or runs never reach it.
+ */
+export async function startTestService(timings: Partial<Timings> = {}): Promise<TestService> {
+  const config = loadConfig(process.env, {
+    temporal: { ...loadConfig().temporal, taskQueue: uniqueId('rmsg-test') },
+    timings: { ...FAST_TIMINGS, ...timings },
+  });
+  const workflowBundle = await sharedWorkflowBundle();
+  const service: TestService = {
+    config,
+    worker: await createServiceWorker(config, testLogger, { workflowBundle }),
+    async restart() {
+      await service.worker.shutdown();
+      service.worker = await createServiceWorker(config, testLogger, { workflowBundle });
+      void service.worker.run();
+    },
+    stop: () => service.worker.shutdown(),
+  };
+  void service.worker.run();
+  return service;
+}
+
+/** Polls `probe` until it returns a truthy value or the time runs out; returns that value. */
+export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
