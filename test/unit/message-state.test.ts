@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import type { Timings } from '../../workflows/definitions.js';
+import * as M from '../../workflows/message-state.js';
+
+const timings: Timings = {
+  checkBackAfterMs: 1000,
+  checkBackBackoff: 2,
+  maxCheckBackIntervalMs: 5000,
+  confirmDeadlineMs: 60_000,
+  resendAfterMs: 1000,
+  resendBackoff: 2,
+  maxResendIntervalMs: 3000,
+  maxSends: 3,
+  checkBackTimeoutMs: 1000,
+};
+const spec = { key: 'k1', topic: 't', body: 'b', producerGroup: 'p' };
+const tracked = (confirmed = false): M.Tracked => ({ state: M.initialState(spec, timings, 0, confirmed), unsynced: [] });
+
+describe('message state transitions', () => {
+  it('confirm moves WAITING_CONFIRM to SENDING once, with one event', () => {
+    const t = tracked();
+    M.confirm(t, 5, 'producer');
+    M.confirm(t, 6, 'producer');
+    expect(t.state.status).toBe('SENDING');
+    expect(t.state.confirmedAt).toBe(5);
+    expect(t.unsynced.map((e) => e.type)).toEqual(['CONFIRMED']);
+  });
+
+  it('refuses confirm after cancel and cancel after confirm', () => {
+    const cancelled = tracked();
+    M.cancel(cancelled, 1, 'producer', 'rolled back');
+    expect(() => M.confirm(cancelled, 2, 'producer')).toThrow(/was cancelled \(rolled back\)/);
+    const confirmed = tracked(true);
+    expect(() => M.cancel(confirmed, 2, 'producer')).toThrow(/already confirmed/);
+  });
+
+  it('an operator may confirm or cancel a DEAD(UNCONFIRMED) message, but not resend it', () => {
+    const t = tracked();
+    M.markDead(t, 10, 'UNCONFIRMED');
+    expect(() => M.operatorResend(t, 11)).toThrow(/confirm or cancel it/);
+    M.confirm(t, 12, 'operator');
+    expect(t.state).toMatchObject({ status: 'SENDING', deadReason: undefined });
+  });
+
+  it('acks: received counts every delivery, consumed is final, failures keep the error, strangers are ignored', () => {
+    const t = tracked(true);
+    M.snapshotSubscribers(t, 1, ['a', 'b']);
+    M.applyAck(t, 2, { group: 'a', status: 'RECEIVED' });
+    M.applyAck(t, 3, { group: 'a', status: 'FAILED', error: 'boom' });
+    M.applyAck(t, 4, { group: 'a', status: 'RECEIVED' });
+    expect(t.state.deliveries[0]).toMatchObject({ status: 'RECEIVED', receiveCount: 2, lastError: 'boom' });
+    M.applyAck(t, 5, { group: 'a', status: 'CONSUMED' });
+    M.applyAck(t, 6, { group: 'a', status: 'RECEIVED' });
+    expect(t.state.deliveries[0]).toMatchObject({ status: 'CONSUMED', lastError: undefined, consumedAt: 5 });
+    M.applyAck(t, 7, { group: 'zzz', status: 'CONSUMED' });
+    expect(t.unsynced.at(-1)?.type).toBe('ACK_IGNORED');
+    expect(M.pendingGroups(t.state)).toEqual(['b']);
+    expect(M.allConsumed(t.state)).toBe(false);
+  });
+
+  it('DEAD marks only unconsumed deliveries; a late ack still counts; an operator resend gives a fresh budget', () => {
+    const t = tracked(true);
+    M.snapshotSubscribers(t, 1, ['a', 'b']);
+    M.published(t, 2, ['a', 'b'], 'm1');
+    M.applyAck(t, 3, { group: 'a', status: 'CONSUMED' });
+    M.markDead(t, 4, 'UNCONSUMED');
+    expect(t.state.deliveries.map((d) => d.status)).toEqual(['CONSUMED', 'DEAD']);
+    M.operatorResend(t, 5);
+    expect(t.state).toMatchObject({ status: 'SENDING', sendRound: 0, nextResendAt: 5 });
+    expect(t.state.deliveries[1]?.status).toBe('PENDING');
+    M.applyAck(t, 6, { group: 'b', status: 'CONSUMED' });
+    expect(M.allConsumed(t.state)).toBe(true);
+  });
+
+  it('versions and event sequence numbers grow with every change', () => {
+    const t = tracked();
+    M.record(t, 1, 'PREPARED');
+    M.confirm(t, 2, 'producer');
+    expect(t.unsynced.map((e) => e.seq)).toEqual([1, 2]);
+    expect(t.state.version).toBe(2);
+  });
+});
+
+describe('backoff', () => {
+  it('resend intervals grow by the backoff up to the cap', () => {
+    expect([1, 2, 3, 4].map((r) => M.resendInterval(timings, r))).toEqual([1000, 2000, 3000, 3000]);
+  });
+  it('check-back intervals grow by the backoff up to the cap', () => {
+    expect([1, 2, 3].map((c) => M.checkBackInterval(timings, c))).toEqual([2000, 4000, 5000]);
+  });
+  it('publication schedules the next resend after the delay plus the interval', () => {
+    const t = tracked(true);
+    M.snapshotSubscribers(t, 0, ['a']);
+    M.published(t, 100, ['a'], 'm1', 500);
+    expect(t.state.nextResendAt).toBe(100 + 500 + 1000);
+    expect(t.state.deliveries[0]).toMatchObject({ sendCount: 1, lastSentAt: 100 });
+  });
+});
