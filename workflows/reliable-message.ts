@@ -48,7 +48,8 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   };
   const s = () => t.state;
   let syncedVersion = input.resume ? t.state.version : -1;
-  let shownStatus = input.resume ? t.state.status : undefined;
+  // The client sets the search attributes at start; upsert only when the status moves on.
+  let shownStatus = t.state.status;
   if (!input.resume) M.record(t, now(), 'PREPARED', { confirmed: input.confirmed, producerGroup: input.message.producerGroup });
 
   wf.setHandler(stateQuery, () => t.state);
@@ -100,8 +101,8 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
     }
     try {
       for (;;) {
+        if (done()) return true; // the caller moves on and syncs the next state itself
         await sync();
-        if (done()) return true;
         if (timedOut) return false;
         await continueAsNewIfHistoryIsLong();
         await wf.condition(() => done() || timedOut || t.state.version !== syncedVersion);
@@ -134,8 +135,10 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
     }
     await checkBackProducer();
   }
-  // DEAD(UNCONFIRMED) waits for an operator's confirm or cancel.
-  await waitUntil(() => !(s().status === 'DEAD' && s().deadReason === 'UNCONFIRMED'));
+  if (s().status === 'DEAD') {
+    // DEAD(UNCONFIRMED) waits for an operator's confirm or cancel.
+    await waitUntil(() => s().status !== 'DEAD');
+  }
 
   // ---- 2. deliver to every subscriber
   if (s().status !== 'CANCELLED') {
