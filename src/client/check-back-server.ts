@@ -1,7 +1,6 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Logger } from '../logger.js';
-import { installTemporalRuntime } from '../temporal/runtime.js';
+import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-back-worker.js';
 import {
   type CheckBackAnswer,
   PRODUCER_CHECK_BACK_ACTIVITY,
@@ -11,15 +10,9 @@ import {
 import { ensureLocalMessageTable, LOCAL_MESSAGE_TABLE } from './local-transaction.js';
 
 export type CheckBackHandler = (key: string) => Promise<CheckBackAnswer>;
+export type { CheckBackServer };
 
-export interface CheckBackServer {
-  stop(): Promise<void>;
-}
-
-/**
- * Runs the producer's check-back where the workflow reaches it: an activity worker on the producer
- * group's own task queue, registered with the service. No port to open, no URL to publish.
- */
+/** The producer group's check-back, served on its own task queue and registered with the service. */
 export async function serveProducerCheckBack(opts: {
   address: string;
   namespace: string;
@@ -28,30 +21,17 @@ export async function serveProducerCheckBack(opts: {
   log: Logger;
   register: (r: Registration) => Promise<void>;
 }): Promise<CheckBackServer> {
-  installTemporalRuntime(opts.log);
-  const handler = typeof opts.handler === 'function' ? opts.handler : await localTableCheckBack(opts.handler.pool);
+  const answer = typeof opts.handler === 'function' ? opts.handler : await localTableCheckBack(opts.handler.pool);
   const taskQueue = producerCheckBackTaskQueue(opts.group);
-  const connection = await NativeConnection.connect({ address: opts.address });
-  const worker = await Worker.create({
-    connection,
+  return serveCheckBackActivity({
+    address: opts.address,
     namespace: opts.namespace,
     taskQueue,
-    activities: {
-      [PRODUCER_CHECK_BACK_ACTIVITY]: async (key: string) => {
-        const answer = await handler(key);
-        opts.log.info({ messageKey: key, answer }, 'check-back answered');
-        return answer;
-      },
-    },
+    activityName: PRODUCER_CHECK_BACK_ACTIVITY,
+    answer,
+    register: () => opts.register({ kind: 'producer', group: opts.group, checkBackTaskQueue: taskQueue }),
+    log: opts.log,
   });
-  const running = worker.run().finally(() => connection.close());
-  await opts.register({ kind: 'producer', group: opts.group, checkBackTaskQueue: taskQueue });
-  return {
-    async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-    },
-  };
 }
 
 /**

@@ -19,7 +19,6 @@ import {
   RELIABLE_MESSAGE_WORKFLOW,
   type ReliableMessageInput,
   type Registration,
-  REGISTER_WORKFLOW,
   resendUpdate,
   SearchAttribute,
   stateQuery,
@@ -27,6 +26,7 @@ import {
   workflowIdForKey,
 } from '../../workflows/definitions.js';
 import { type CheckBackHandler, type CheckBackServer, serveProducerCheckBack } from './check-back-server.js';
+import { registerWithService } from '../temporal/registration.js';
 import { runInLocalTransaction } from './local-transaction.js';
 
 export interface ClientOptions {
@@ -142,13 +142,8 @@ export class ReliableMessageClient {
   }
 
   /** Records a subscription or check-back with the service (through its worker). */
-  async register(registration: Registration): Promise<void> {
-    const id = registration.kind === 'subscription' ? `${registration.topic}:${registration.consumerGroup}` : registration.group;
-    await this.temporal.workflow.execute(REGISTER_WORKFLOW, {
-      taskQueue: this.taskQueue,
-      workflowId: `rmsg-register:${registration.kind}:${id}:${Date.now()}`,
-      args: [registration],
-    });
+  register(registration: Registration): Promise<void> {
+    return registerWithService(this.temporal, this.taskQueue, registration);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,34 @@
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'mysql2/promise';
+import type { Logger } from '../logger.js';
+import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-back-worker.js';
+import { registerWithService } from '../temporal/registration.js';
+import { CONSUMER_CHECK_BACK_ACTIVITY, consumerCheckBackTaskQueue } from '../../workflows/definitions.js';
+import { ensureConsumedTable, wasConsumed } from './idempotency.js';
+
+/**
+ * Serves a consumer group's check-back (seed 3.4) from its idempotency table: before resending, the
+ * service asks whether the group already consumed the message, so a lost `consumed` report costs no
+ * second delivery.
+ */
+export async function serveConsumerCheckBack(opts: {
+  client: Client;
+  address: string;
+  serviceTaskQueue: string;
+  group: string;
+  pool: Pool;
+  log: Logger;
+}): Promise<CheckBackServer> {
+  await ensureConsumedTable(opts.pool);
+  const taskQueue = consumerCheckBackTaskQueue(opts.group);
+  return serveCheckBackActivity({
+    address: opts.address,
+    namespace: opts.client.options.namespace,
+    taskQueue,
+    activityName: CONSUMER_CHECK_BACK_ACTIVITY,
+    answer: (key) => wasConsumed(opts.pool, key, opts.group),
+    register: () =>
+      registerWithService(opts.client, opts.serviceTaskQueue, { kind: 'consumer', group: opts.group, checkBackTaskQueue: taskQueue }),
+    log: opts.log,
+  });
+}

@@ -1,0 +1,54 @@
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { ConsumerCheckBackAnswer } from '../../workflows/definitions.js';
+
+/** The SDK's table in the consumer's business database: (key, group) pairs whose effect committed. */
+export const CONSUMED_TABLE = 'rmsg_consumed_message';
+
+const ensured = new WeakSet<Pool>();
+
+export async function ensureConsumedTable(pool: Pool): Promise<void> {
+  if (ensured.has(pool)) return;
+  await pool.query(`CREATE TABLE IF NOT EXISTS ${CONSUMED_TABLE} (
+    message_key VARCHAR(191) NOT NULL,
+    consumer_group VARCHAR(191) NOT NULL,
+    consumed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+    PRIMARY KEY (message_key, consumer_group),
+    KEY ${CONSUMED_TABLE}_consumed_at_idx (consumed_at)
+  ) DEFAULT CHARSET=utf8mb4`);
+  ensured.add(pool);
+}
+
+/**
+ * Claims (key, group) inside the handler's transaction. False when it was already consumed: the
+ * handler must not run again. Commit makes the claim and the business effect land together.
+ */
+export async function claimConsumption(conn: PoolConnection, key: string, group: string): Promise<boolean> {
+  try {
+    await conn.query(`INSERT INTO ${CONSUMED_TABLE} (message_key, consumer_group) VALUES (?, ?)`, [key, group]);
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ER_DUP_ENTRY') return false;
+    throw err;
+  }
+}
+
+/**
+ * The consumer check-back: did this group's business effect for the key commit? A locking read, so
+ * a transaction still in flight is waited for rather than answered NOT_CONSUMED.
+ */
+export async function wasConsumed(pool: Pool, key: string, group: string): Promise<ConsumerCheckBackAnswer> {
+  const conn = await pool.getConnection();
+  try {
+    await conn.query('SET SESSION innodb_lock_wait_timeout = 5');
+    const [rows] = await conn.query<RowDataPacket[]>(
+      `SELECT 1 FROM ${CONSUMED_TABLE} WHERE message_key = ? AND consumer_group = ? LOCK IN SHARE MODE`,
+      [key, group],
+    );
+    return rows.length > 0 ? 'CONSUMED' : 'NOT_CONSUMED';
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ER_LOCK_WAIT_TIMEOUT') return 'UNKNOWN';
+    throw err;
+  } finally {
+    conn.release();
+  }
+}
