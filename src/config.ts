@@ -89,8 +89,7 @@ function mergeDefined(base: Record<string, unknown>, over: Record<string, unknow
     for (const [k, v] of Object.entries(source)) {
       if (v === undefined || v === '') continue;
       const prev = out[k];
-      out[k] =
-        isPlainObject(v) && isPlainObject(prev) ? mergeDefined(prev, v) : isPlainObject(v) ? mergeDefined({}, v) : v;
+      out[k] = isPlainObject(v) && isPlainObject(prev) ? mergeDefined(prev, v) : isPlainObject(v) ? mergeDefined({}, v) : v;
     }
   }
   return out;

@@ -40,9 +40,16 @@ export const messageSpecSchema = z
     body: z
       .string({ error: 'is required and must be a string' })
       .refine((b) => Buffer.byteLength(b, 'utf8') <= MAX_BODY_BYTES, `must be at most ${MAX_BODY_BYTES} bytes`),
-    properties: z.record(z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'names must be 1-64 of [a-zA-Z0-9_.-]'), z.string().max(1024)).optional(),
+    properties: z
+      .record(z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'names must be 1-64 of [a-zA-Z0-9_.-]'), z.string().max(1024))
+      .optional(),
     producerGroup: z.string({ error: 'is required and must be a string' }).regex(NAME, 'must be 1-127 of [a-zA-Z0-9_-]'),
-    delayMs: z.number().int().positive().max(40 * 24 * 3600_000, 'must be at most 40 days').optional(),
+    delayMs: z
+      .number()
+      .int()
+      .positive()
+      .max(40 * 24 * 3600_000, 'must be at most 40 days')
+      .optional(),
     orderKey: z.string().min(1).max(191).optional(),
     timings: timingsOverride.optional(),
   })

@@ -2,16 +2,7 @@
  * Pure transitions of one message's state. No Temporal APIs here: the workflow calls these, and unit
  * tests exercise them directly. Every change bumps `version` and appends an event.
  */
-import type {
-  Ack,
-  DeadReason,
-  DeliveryState,
-  MessageEvent,
-  MessageSpec,
-  MessageState,
-  MessageStatus,
-  Timings,
-} from './definitions.js';
+import type { Ack, DeadReason, DeliveryState, MessageEvent, MessageSpec, MessageState, MessageStatus, Timings } from './definitions.js';
 
 export class InvalidTransition extends Error {
   override readonly name = 'InvalidTransition';

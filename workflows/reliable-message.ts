@@ -7,11 +7,11 @@ import * as wf from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import {
   ackSignal,
+  type CancelRequest,
   type CheckBackAnswer,
   CONSUMER_CHECK_BACK_ACTIVITY,
-  type ConsumerCheckBackAnswer,
-  type CancelRequest,
   type ConfirmRequest,
+  type ConsumerCheckBackAnswer,
   cancelUpdate,
   confirmUpdate,
   FailureType,
@@ -52,15 +52,20 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   let shownStatus = t.state.status;
   if (!input.resume) M.record(t, now(), 'PREPARED', { confirmed: input.confirmed, producerGroup: input.message.producerGroup });
 
+  /** Applies an update's transition and answers with the new state. */
+  const transition = (apply: () => void): MessageState => {
+    apply();
+    return t.state;
+  };
   wf.setHandler(stateQuery, () => t.state);
   wf.setHandler(ackSignal, (ack) => M.applyAck(t, now(), ack));
-  wf.setHandler(confirmUpdate, (req: ConfirmRequest) => (M.confirm(t, now(), req.by ?? 'producer'), t.state), {
+  wf.setHandler(confirmUpdate, (req: ConfirmRequest) => transition(() => M.confirm(t, now(), req.by ?? 'producer')), {
     validator: (_req: ConfirmRequest) => guard(() => M.confirm(clone(t), now(), 'validator')),
   });
-  wf.setHandler(cancelUpdate, (req: CancelRequest) => (M.cancel(t, now(), req.by ?? 'producer', req.reason), t.state), {
+  wf.setHandler(cancelUpdate, (req: CancelRequest) => transition(() => M.cancel(t, now(), req.by ?? 'producer', req.reason)), {
     validator: (_req: CancelRequest) => guard(() => M.cancel(clone(t), now(), 'validator')),
   });
-  wf.setHandler(resendUpdate, () => (M.operatorResend(t, now()), t.state), {
+  wf.setHandler(resendUpdate, () => transition(() => M.operatorResend(t, now())), {
     validator: () => guard(() => M.operatorResend(clone(t), now())),
   });
 

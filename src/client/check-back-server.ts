@@ -1,12 +1,12 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import type { Logger } from '../logger.js';
-import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-back-worker.js';
 import {
   type CheckBackAnswer,
   PRODUCER_CHECK_BACK_ACTIVITY,
   producerCheckBackTaskQueue,
   type Registration,
 } from '../../workflows/definitions.js';
+import type { Logger } from '../logger.js';
+import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-back-worker.js';
 import { ensureLocalMessageTable, LOCAL_MESSAGE_TABLE } from './local-transaction.js';
 
 export type CheckBackHandler = (key: string) => Promise<CheckBackAnswer>;
@@ -45,10 +45,9 @@ async function localTableCheckBack(pool: Pool): Promise<CheckBackHandler> {
     const conn = await pool.getConnection();
     try {
       await conn.query('SET SESSION innodb_lock_wait_timeout = 5');
-      const [rows] = await conn.query<RowDataPacket[]>(
-        `SELECT 1 FROM ${LOCAL_MESSAGE_TABLE} WHERE message_key = ? LOCK IN SHARE MODE`,
-        [key],
-      );
+      const [rows] = await conn.query<RowDataPacket[]>(`SELECT 1 FROM ${LOCAL_MESSAGE_TABLE} WHERE message_key = ? LOCK IN SHARE MODE`, [
+        key,
+      ]);
       return rows.length > 0 ? 'COMMIT' : 'ROLLBACK';
     } catch (err) {
       if ((err as { code?: string }).code === 'ER_LOCK_WAIT_TIMEOUT') return 'UNKNOWN';

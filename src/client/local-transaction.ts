@@ -36,10 +36,7 @@ export async function runInLocalTransaction<T>(
   let prepared = false;
   try {
     await conn.beginTransaction();
-    await conn.query(`INSERT INTO ${LOCAL_MESSAGE_TABLE} (message_key, producer_group) VALUES (?, ?)`, [
-      message.key,
-      client.producerGroup,
-    ]);
+    await conn.query(`INSERT INTO ${LOCAL_MESSAGE_TABLE} (message_key, producer_group) VALUES (?, ?)`, [message.key, client.producerGroup]);
     await client.prepare(message);
     prepared = true;
     const result = await business(conn);

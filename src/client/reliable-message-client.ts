@@ -7,9 +7,6 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'mysql2/promise';
-import { InvalidTransitionError, MessageNotFoundError } from '../errors.js';
-import { logger as defaultLogger, type Logger } from '../logger.js';
-import { type MessageSpecInput, parseMessageKey, parseMessageSpec } from '../message-spec.js';
 import {
   cancelUpdate,
   confirmUpdate,
@@ -17,16 +14,19 @@ import {
   type MessageSpec,
   type MessageState,
   RELIABLE_MESSAGE_WORKFLOW,
-  type ReliableMessageInput,
   type Registration,
+  type ReliableMessageInput,
   resendUpdate,
   SearchAttribute,
   stateQuery,
   type Timings,
   workflowIdForKey,
 } from '../../workflows/definitions.js';
-import { type CheckBackHandler, type CheckBackServer, serveProducerCheckBack } from './check-back-server.js';
+import { InvalidTransitionError, MessageNotFoundError } from '../errors.js';
+import { logger as defaultLogger, type Logger } from '../logger.js';
+import { type MessageSpecInput, parseMessageKey, parseMessageSpec } from '../message-spec.js';
 import { registerWithService } from '../temporal/registration.js';
+import { type CheckBackHandler, type CheckBackServer, serveProducerCheckBack } from './check-back-server.js';
 import { runInLocalTransaction } from './local-transaction.js';
 
 export interface ClientOptions {
@@ -120,7 +120,11 @@ export class ReliableMessageClient {
    * `serveCheckBack(group, { pool })` answers from that table, so a crash between commit and
    * confirm still ends in delivery.
    */
-  withReliableMessage<T>(pool: Pool, message: MessageInput, business: (conn: import('mysql2/promise').PoolConnection) => Promise<T>): Promise<T> {
+  withReliableMessage<T>(
+    pool: Pool,
+    message: MessageInput,
+    business: (conn: import('mysql2/promise').PoolConnection) => Promise<T>,
+  ): Promise<T> {
     return runInLocalTransaction(this, pool, message, business, this.log);
   }
 
@@ -190,7 +194,11 @@ export class ReliableMessageClient {
     try {
       return await call(handle);
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === FailureType.invalidTransition) {
+      if (
+        err instanceof WorkflowUpdateFailedError &&
+        err.cause instanceof ApplicationFailure &&
+        err.cause.type === FailureType.invalidTransition
+      ) {
         throw new InvalidTransitionError(key, err.cause.message);
       }
       if (!(err instanceof WorkflowNotFoundError)) throw err;

@@ -1,9 +1,9 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
+import { CONSUMER_CHECK_BACK_ACTIVITY, consumerCheckBackTaskQueue } from '../../workflows/definitions.js';
 import type { Logger } from '../logger.js';
 import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-back-worker.js';
 import { registerWithService } from '../temporal/registration.js';
-import { CONSUMER_CHECK_BACK_ACTIVITY, consumerCheckBackTaskQueue } from '../../workflows/definitions.js';
 import { ensureConsumedTable, wasConsumed } from './idempotency.js';
 
 /**

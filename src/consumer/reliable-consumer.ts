@@ -1,11 +1,11 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { FilterExpression, type MessageView, SimpleConsumer } from 'rocketmq-client-nodejs';
+import { type Ack, ackSignal, MessageProperty, workflowIdForKey } from '../../workflows/definitions.js';
 import { logger as defaultLogger, type Logger } from '../logger.js';
 import { rocketmqClientLogger } from '../rocketmq/client-logger.js';
 import type { CheckBackServer } from '../temporal/check-back-worker.js';
 import { registerWithService } from '../temporal/registration.js';
-import { type Ack, ackSignal, MessageProperty, workflowIdForKey } from '../../workflows/definitions.js';
 import { serveConsumerCheckBack } from './check-back-server.js';
 import { claimConsumption, ensureConsumedTable } from './idempotency.js';
 

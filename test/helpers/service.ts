@@ -57,7 +57,11 @@ export async function startTestService(timings: Partial<Timings> = {}): Promise<
 }
 
 /** Polls `probe` until it returns a truthy value or the time runs out; returns that value. */
-export async function eventually<T>(probe: () => Promise<T | undefined | false | null>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | false | null>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

@@ -65,15 +65,22 @@ function recordingHandler(calls: ConsumedMessage[], failFirst = 0): MessageHandl
 }
 
 async function effects(key: string, group: string): Promise<number> {
-  const [rows] = await stock.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM effects WHERE message_key = ? AND consumer_group = ?', [key, group]);
+  const [rows] = await stock.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM effects WHERE message_key = ? AND consumer_group = ?', [
+    key,
+    group,
+  ]);
   return Number(rows[0]?.n);
 }
 
 const finished = (key: string, timeoutMs = 30_000) =>
-  eventually(async () => {
-    const s = await client.get(key);
-    return s.status === 'FINISHED' && s;
-  }, timeoutMs, `${key} to finish`);
+  eventually(
+    async () => {
+      const s = await client.get(key);
+      return s.status === 'FINISHED' && s;
+    },
+    timeoutMs,
+    `${key} to finish`,
+  );
 
 const eventsOf = (key: string) => prisma.messageEvent.findMany({ where: { messageKey: key }, orderBy: { seq: 'asc' } });
 const delivery = (s: MessageState, group: string) => s.deliveries.find((d) => d.group === group);
@@ -95,7 +102,9 @@ describe('downstream', () => {
     expect(calls.map((c) => [c.key, c.body, c.tag, c.properties])).toEqual([[key, '{"sku":"A","qty":1}', 'created', { region: 'eu' }]]);
     expect(excludedCalls).toHaveLength(0);
     expect(await effects(key, matching)).toBe(1);
-    const row = await prisma.delivery.findUniqueOrThrow({ where: { messageKey_consumerGroup: { messageKey: key, consumerGroup: matching } } });
+    const row = await prisma.delivery.findUniqueOrThrow({
+      where: { messageKey_consumerGroup: { messageKey: key, consumerGroup: matching } },
+    });
     expect(row.status).toBe('CONSUMED');
   });
 
@@ -126,10 +135,14 @@ describe('downstream', () => {
     consumers.splice(consumers.indexOf(first), 1);
     const key = uniqueId('order');
     await client.send({ key, topic, body: 'x', timings: { maxSends: 6 } });
-    const resent = await eventually(async () => {
-      const r = (await eventsOf(key)).filter((e) => e.type === 'PUBLISHED' || e.type === 'RESENT');
-      return r.length >= 3 && r;
-    }, 20_000, 'three sends');
+    const resent = await eventually(
+      async () => {
+        const r = (await eventsOf(key)).filter((e) => e.type === 'PUBLISHED' || e.type === 'RESENT');
+        return r.length >= 3 && r;
+      },
+      20_000,
+      'three sends',
+    );
     const gaps = resent.slice(1).map((e, i) => e.createdAt.getTime() - (resent[i]?.createdAt.getTime() ?? 0));
     expect(gaps[0]).toBeGreaterThanOrEqual(1400); // 1.5 s, then 2.25 s
     expect(gaps[1]).toBeGreaterThan(gaps[0] ?? 0);
@@ -151,10 +164,14 @@ describe('downstream', () => {
     });
     const key = uniqueId('order');
     await client.send({ key, topic, body: 'x', timings: { maxSends: 2, resendAfterMs: 1000 } });
-    const dead = await eventually(async () => {
-      const s = await client.get(key);
-      return s.status === 'DEAD' && s;
-    }, 30_000, 'DEAD');
+    const dead = await eventually(
+      async () => {
+        const s = await client.get(key);
+        return s.status === 'DEAD' && s;
+      },
+      30_000,
+      'DEAD',
+    );
     expect(dead.deadReason).toBe('UNCONSUMED');
     expect(delivery(dead, group)).toMatchObject({ status: 'DEAD', sendCount: 2, lastError: 'schema mismatch' });
     const row = await eventually(

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReliableMessageClient } from '../../src/client/index.js';
 import { createPrisma } from '../../src/db/prisma.js';
 import { InvalidTransitionError, MessageNotFoundError, ValidationError } from '../../src/errors.js';
-import { ackSignal, type MessageState, MessageProperty, workflowIdForKey } from '../../workflows/definitions.js';
+import { ackSignal, MessageProperty, type MessageState, workflowIdForKey } from '../../workflows/definitions.js';
 import { type BusinessDb, createBusinessDb } from '../helpers/business-db.js';
 import { eventually, startTestService, type TestService } from '../helpers/service.js';
 import { freshTopic, testConfig, uniqueId } from '../helpers/stack.js';
@@ -17,18 +17,27 @@ let orders: BusinessDb;
 const clients: ReliableMessageClient[] = [];
 
 async function newClient(producerGroup = uniqueId('producer')): Promise<ReliableMessageClient> {
-  const c = await ReliableMessageClient.connect({ temporal: testConfig.temporal, taskQueue: service.config.temporal.taskQueue, producerGroup });
+  const c = await ReliableMessageClient.connect({
+    temporal: testConfig.temporal,
+    taskQueue: service.config.temporal.taskQueue,
+    producerGroup,
+  });
   clients.push(c);
   return c;
 }
 
 const stateOf = (c: ReliableMessageClient, key: string, status: MessageState['status'], timeoutMs = 20_000) =>
-  eventually(async () => {
-    const s = await c.get(key);
-    return s.status === status && s;
-  }, timeoutMs, `${key} to be ${status}`);
+  eventually(
+    async () => {
+      const s = await c.get(key);
+      return s.status === status && s;
+    },
+    timeoutMs,
+    `${key} to be ${status}`,
+  );
 
-const rowOf = (key: string) => prisma.message.findUnique({ where: { key }, include: { deliveries: true, events: { orderBy: { seq: 'asc' } } } });
+const rowOf = (key: string) =>
+  prisma.message.findUnique({ where: { key }, include: { deliveries: true, events: { orderBy: { seq: 'asc' } } } });
 
 /** Plays the subscriber's part by hand: what the consumer SDK reports. */
 async function ack(c: ReliableMessageClient, key: string, status: 'RECEIVED' | 'CONSUMED', group = subscriber) {
@@ -76,16 +85,24 @@ describe('upstream: prepare, confirm, cancel', () => {
 
     await c.confirm(key);
     await c.confirm(key); // idempotent
-    const sending = await eventually(async () => {
-      const s = await c.get(key);
-      return s.sendCount === 1 && s;
-    }, 10_000, 'publication');
+    const sending = await eventually(
+      async () => {
+        const s = await c.get(key);
+        return s.sendCount === 1 && s;
+      },
+      10_000,
+      'publication',
+    );
     expect(sending.status).toBe('SENDING');
     expect(sending.deliveries).toMatchObject([{ group: subscriber, status: 'PENDING', sendCount: 1 }]);
-    const row = await eventually(async () => {
-      const r = await rowOf(key);
-      return r?.version === sending.version && r;
-    }, 10_000, 'projection of SENDING');
+    const row = await eventually(
+      async () => {
+        const r = await rowOf(key);
+        return r?.version === sending.version && r;
+      },
+      10_000,
+      'projection of SENDING',
+    );
     expect(row.status).toBe('SENDING');
     expect(row.deliveries).toMatchObject([{ consumerGroup: subscriber, status: 'PENDING', sendCount: 1 }]);
 
@@ -99,10 +116,14 @@ describe('upstream: prepare, confirm, cancel', () => {
     await ack(c, key, 'CONSUMED');
     const finished = await stateOf(c, key, 'FINISHED');
     expect(finished.deliveries[0]).toMatchObject({ status: 'CONSUMED', receiveCount: 1 });
-    const done = await eventually(async () => {
-      const r = await rowOf(key);
-      return r?.status === 'FINISHED' && r;
-    }, 10_000, 'projection of FINISHED');
+    const done = await eventually(
+      async () => {
+        const r = await rowOf(key);
+        return r?.status === 'FINISHED' && r;
+      },
+      10_000,
+      'projection of FINISHED',
+    );
     expect(done.deliveries[0]?.status).toBe('CONSUMED');
     expect(done.events.map((e) => e.type)).toEqual([
       'PREPARED',
@@ -184,9 +205,12 @@ describe('upstream: check-back', () => {
 
   it.each([
     ['UNKNOWN', async () => 'UNKNOWN' as const],
-    ['ERROR', async (): Promise<'COMMIT'> => {
-      throw new Error('order service database is down');
-    }],
+    [
+      'ERROR',
+      async (): Promise<'COMMIT'> => {
+        throw new Error('order service database is down');
+      },
+    ],
     ['MALFORMED', async () => 'yes please' as never],
   ])('check-back answering %s keeps waiting, with backoff, and never publishes', async (expected, handler) => {
     const group = uniqueId('producer');
@@ -194,10 +218,14 @@ describe('upstream: check-back', () => {
     await c.serveCheckBack(group, handler);
     const key = uniqueId('k');
     await c.prepare({ key, topic, body: 'unknown' });
-    const s = await eventually(async () => {
-      const st = await c.get(key);
-      return st.checkBackCount >= 3 && st;
-    }, 20_000, 'three check-backs');
+    const s = await eventually(
+      async () => {
+        const st = await c.get(key);
+        return st.checkBackCount >= 3 && st;
+      },
+      20_000,
+      'three check-backs',
+    );
     expect(s.status).toBe('WAITING_CONFIRM');
     const checks = ((await rowOf(key))?.events ?? []).filter((e) => e.type === 'CHECK_BACK');
     expect(checks.length).toBeGreaterThanOrEqual(2);
