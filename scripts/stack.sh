@@ -119,7 +119,7 @@ install_mariadb() {
 mariadb_ready() { mariadb-admin --no-defaults --socket="$MARIADB_SOCKET" -uroot ping; }
 
 up_mariadb() {
-  if pid_alive mariadb && mariadb_ready >/dev/null 2>&1; then return; fi
+  if pid_alive mariadb; then wait_for mariadb 60 mariadb_ready; return; fi
   port_open 3306 && die "port 3306 is taken by a process this script did not start"
   local t0; t0=$(now_ms)
   if [[ ! -d "$MARIADB_DATA/mysql" ]]; then
@@ -151,14 +151,17 @@ SQL
 
 # ---------------------------------------------------------------- Temporal
 
+# Output is captured before grepping: with pipefail, `cmd | grep -q` fails whenever grep exits
+# early and cmd gets SIGPIPE.
 temporal_ready() {
-  "$TEMPORAL_BIN" operator cluster health --address 127.0.0.1:7233 2>/dev/null | grep -q SERVING &&
-    "$TEMPORAL_BIN" operator search-attribute list --address 127.0.0.1:7233 --namespace default 2>/dev/null |
-    grep -q MessageStatus
+  local health attrs
+  health=$("$TEMPORAL_BIN" operator cluster health --address 127.0.0.1:7233 2>/dev/null) || return 1
+  attrs=$("$TEMPORAL_BIN" operator search-attribute list --address 127.0.0.1:7233 --namespace default 2>/dev/null) || return 1
+  [[ "$health" == *SERVING* && "$attrs" == *MessageStatus* ]]
 }
 
 up_temporal() {
-  if pid_alive temporal && temporal_ready; then return; fi
+  if pid_alive temporal; then wait_for temporal 90 temporal_ready; return; fi
   port_open 7233 && die "port 7233 is taken by a process this script did not start"
   local t0; t0=$(now_ms)
   local attrs=()
@@ -180,7 +183,7 @@ java_rmq() {
     -Drocketmq.home.dir="$ROCKETMQ_HOME" -Duser.home="$STATE/rocketmq" -cp "$ROCKETMQ_HOME/lib/*" "$@")
 }
 
-log_has() { grep -q "$2" "$LOGS/$1.log"; }
+log_has() { grep -q "$2" "$LOGS/$1.log"; }  # reads a file: no pipe, no SIGPIPE
 
 up_rocketmq() {
   if pid_alive namesrv && pid_alive proxy && port_open 8081 && port_open 9876; then return; fi
