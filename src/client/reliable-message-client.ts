@@ -1,7 +1,6 @@
 import {
   Client,
   Connection,
-  WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
@@ -13,21 +12,19 @@ import {
   FailureType,
   type MessageSpec,
   type MessageState,
-  RELIABLE_MESSAGE_WORKFLOW,
   type Registration,
-  type ReliableMessageInput,
   resendUpdate,
-  SearchAttribute,
   stateQuery,
   type Timings,
   workflowIdForKey,
 } from '../../workflows/definitions.js';
 import { InvalidTransitionError, MessageNotFoundError } from '../errors.js';
 import { logger as defaultLogger, type Logger } from '../logger.js';
-import { type MessageSpecInput, parseMessageKey, parseMessageSpec } from '../message-spec.js';
+import { parseMessageKey, parseMessageSpec } from '../message-spec.js';
 import { registerWithService } from '../temporal/registration.js';
 import { type CheckBackHandler, type CheckBackServer, serveProducerCheckBack } from './check-back-server.js';
 import { runInLocalTransaction } from './local-transaction.js';
+import { type PrepareResult, startMessage } from './start-message.js';
 
 export interface ClientOptions {
   temporal?: { address?: string; namespace?: string };
@@ -41,12 +38,7 @@ export interface ClientOptions {
 /** What `prepare` and `send` take: a message without its producer group (the client's). */
 export type MessageInput = Omit<MessageSpec, 'producerGroup'> & { timings?: Partial<Timings> };
 
-export interface PrepareResult {
-  key: string;
-  workflowId: string;
-  /** False when a message with this key already existed (nothing new was registered). */
-  created: boolean;
-}
+export type { PrepareResult };
 
 /**
  * The upstream (producer) SDK. Every call is by message key and idempotent by key.
@@ -155,32 +147,8 @@ export class ReliableMessageClient {
     await this.temporal.connection.close();
   }
 
-  private async start(input: MessageInput, confirmed: boolean): Promise<PrepareResult> {
-    const { timings, ...message } = parseMessageSpec({ ...input, producerGroup: this.producerGroup }) as MessageSpecInput;
-    const workflowId = workflowIdForKey(message.key);
-    const args: ReliableMessageInput = { message, confirmed, timings };
-    try {
-      await this.temporal.workflow.start(RELIABLE_MESSAGE_WORKFLOW, {
-        taskQueue: this.taskQueue,
-        workflowId,
-        args: [args],
-        // A second start with the key fails (running or closed): one key, one message, ever.
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: SearchAttribute.messageKey, value: message.key },
-          { key: SearchAttribute.topic, value: message.topic },
-          { key: SearchAttribute.status, value: confirmed ? 'SENDING' : 'WAITING_CONFIRM' },
-          { key: SearchAttribute.producerGroup, value: message.producerGroup },
-        ],
-        staticSummary: `${message.topic}${message.tag ? `:${message.tag}` : ''} · ${message.key} · from ${message.producerGroup}`,
-      });
-      this.log.debug({ messageKey: message.key, confirmed }, 'message started');
-      return { key: message.key, workflowId, created: true };
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return { key: message.key, workflowId, created: false };
-      throw err;
-    }
+  private start(input: MessageInput, confirmed: boolean): Promise<PrepareResult> {
+    return startMessage(this.temporal, this.taskQueue, parseMessageSpec({ ...input, producerGroup: this.producerGroup }), confirmed);
   }
 
   private async update(
