@@ -1,9 +1,4 @@
-import {
-  Client,
-  Connection,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-} from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'mysql2/promise';
 import {
@@ -147,7 +142,7 @@ export class ReliableMessageClient {
     await this.temporal.connection.close();
   }
 
-  private start(input: MessageInput, confirmed: boolean): Promise<PrepareResult> {
+  private async start(input: MessageInput, confirmed: boolean): Promise<PrepareResult> {
     return startMessage(this.temporal, this.taskQueue, parseMessageSpec({ ...input, producerGroup: this.producerGroup }), confirmed);
   }
 
