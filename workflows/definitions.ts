@@ -178,3 +178,28 @@ export type Registration =
   | { kind: 'producer' | 'consumer'; group: string; checkBackTaskQueue?: string; checkBackUrl?: string };
 
 export const REGISTER_WORKFLOW = 'registerWorkflow';
+
+export const HOUSEKEEPING_WORKFLOW = 'housekeepingWorkflow';
+/** The Temporal Schedule that runs housekeeping daily; operators see and trigger it in Temporal UI. */
+export const HOUSEKEEPING_SCHEDULE_ID = 'rmsg-housekeeping';
+
+export interface HousekeepingInput {
+  /** FINISHED/CANCELLED messages that ended longer ago than this are archived. */
+  retentionMs: number;
+  /** Messages moved per activity call (one transaction). */
+  batchSize: number;
+  /** Set on continue-as-new: the run's cutoff (epoch ms) and what was done so far. */
+  resume?: { cutoff: number; totals: HousekeepingTotals };
+}
+
+export interface HousekeepingTotals {
+  /** Messages removed from rm_message (with their deliveries and events). */
+  moved: number;
+  /** Archive rows written (fewer than moved only for keys that were already archived). */
+  archived: number;
+  batches: number;
+}
+
+export interface HousekeepingResult extends HousekeepingTotals {
+  cutoff: number;
+}

@@ -2,7 +2,16 @@
  * Pure transitions of one message's state. No Temporal APIs here: the workflow calls these, and unit
  * tests exercise them directly. Every change bumps `version` and appends an event.
  */
-import type { Ack, DeadReason, DeliveryState, MessageEvent, MessageSpec, MessageState, MessageStatus, Timings } from './definitions.js';
+import type {
+  Ack,
+  DeadReason,
+  DeliveryState,
+  MessageEvent,
+  MessageSpec,
+  MessageState,
+  MessageStatus,
+  Timings,
+} from './definitions.js';
 
 export class InvalidTransition extends Error {
   override readonly name = 'InvalidTransition';
@@ -48,7 +57,9 @@ function setStatus(t: Tracked, status: MessageStatus): void {
 export function confirm(t: Tracked, now: number, by: string): void {
   const s = t.state;
   if (s.status === 'CANCELLED') {
-    throw new InvalidTransition(`message ${s.key} was cancelled (${s.cancelReason ?? 'no reason'}); it cannot be confirmed`);
+    throw new InvalidTransition(
+      `message ${s.key} was cancelled (${s.cancelReason ?? 'no reason'}); it cannot be confirmed`,
+    );
   }
   if (s.confirmedAt !== undefined) return;
   s.confirmedAt = now;
@@ -188,7 +199,8 @@ export function finish(t: Tracked, now: number): void {
 export function describe(s: MessageState): string {
   const consumed = s.deliveries.filter((d) => d.status === 'CONSUMED').length;
   const parts = [`**${s.status}**${s.deadReason ? ` (${s.deadReason})` : ''}`, `key \`${s.key}\``, `topic ${s.topic}`];
-  if (s.deliveries.length > 0) parts.push(`${consumed}/${s.deliveries.length} groups consumed`, `send round ${s.sendRound}`);
+  if (s.deliveries.length > 0)
+    parts.push(`${consumed}/${s.deliveries.length} groups consumed`, `send round ${s.sendRound}`);
   if (s.status === 'WAITING_CONFIRM') parts.push(`${s.checkBackCount} check-backs`);
   return parts.join(' · ');
 }

@@ -41,33 +41,47 @@ const MAX_HISTORY_EVENTS = 4000;
 
 export async function reliableMessageWorkflow(input: ReliableMessageInput): Promise<MessageState> {
   const now = () => Date.now();
+  // Update handlers are registered before the first await: an update arriving in the first workflow
+  // task (a confirm right after prepare) must find them. They wait until the state exists.
+  let tracked: M.Tracked | undefined;
+  const started = () => tracked !== undefined;
+  const onUpdate =
+    <A extends unknown[]>(apply: (t: M.Tracked, ...args: A) => void) =>
+    async (...args: A): Promise<MessageState> => {
+      await wf.condition(started);
+      const t = tracked as M.Tracked;
+      guard(() => apply(t, ...args));
+      return t.state;
+    };
+  /** Rejects an invalid transition before it enters history (once the state exists). */
+  const validate =
+    <A extends unknown[]>(apply: (t: M.Tracked, ...args: A) => void) =>
+    (...args: A): void => {
+      if (tracked) guard(() => apply(clone(tracked as M.Tracked), ...args));
+    };
+  const confirmBy = (t: M.Tracked, req: ConfirmRequest) => M.confirm(t, now(), req.by ?? 'producer');
+  const cancelBy = (t: M.Tracked, req: CancelRequest) => M.cancel(t, now(), req.by ?? 'producer', req.reason);
+  const resend = (t: M.Tracked) => M.operatorResend(t, now());
+  wf.setHandler(confirmUpdate, onUpdate(confirmBy), { validator: validate(confirmBy) });
+  wf.setHandler(cancelUpdate, onUpdate(cancelBy), { validator: validate(cancelBy) });
+  wf.setHandler(resendUpdate, onUpdate(resend), { validator: validate(resend) });
+
   const timings = input.resume?.timings ?? (await local.resolveTimings(input.timings ?? {}));
   const t: M.Tracked = {
     state: input.resume ?? M.initialState(input.message, timings, now(), input.confirmed),
     unsynced: [],
   };
+  tracked = t;
   const s = () => t.state;
   let syncedVersion = input.resume ? t.state.version : -1;
   // The client sets the search attributes at start; upsert only when the status moves on.
   let shownStatus = t.state.status;
-  if (!input.resume) M.record(t, now(), 'PREPARED', { confirmed: input.confirmed, producerGroup: input.message.producerGroup });
+  if (!input.resume)
+    M.record(t, now(), 'PREPARED', { confirmed: input.confirmed, producerGroup: input.message.producerGroup });
 
-  /** Applies an update's transition and answers with the new state. */
-  const transition = (apply: () => void): MessageState => {
-    apply();
-    return t.state;
-  };
+  // Signals (acks) are buffered by Temporal until a handler exists, so these may come after the await.
   wf.setHandler(stateQuery, () => t.state);
   wf.setHandler(ackSignal, (ack) => M.applyAck(t, now(), ack));
-  wf.setHandler(confirmUpdate, (req: ConfirmRequest) => transition(() => M.confirm(t, now(), req.by ?? 'producer')), {
-    validator: (_req: ConfirmRequest) => guard(() => M.confirm(clone(t), now(), 'validator')),
-  });
-  wf.setHandler(cancelUpdate, (req: CancelRequest) => transition(() => M.cancel(t, now(), req.by ?? 'producer', req.reason)), {
-    validator: (_req: CancelRequest) => guard(() => M.cancel(clone(t), now(), 'validator')),
-  });
-  wf.setHandler(resendUpdate, () => transition(() => M.operatorResend(t, now())), {
-    validator: () => guard(() => M.operatorResend(clone(t), now())),
-  });
 
   /** Writes the projection (and search attributes) if anything changed since the last write. */
   async function sync(): Promise<void> {
@@ -188,7 +202,11 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   }
 
   async function checkBackProducer(): Promise<void> {
-    const answer = await askCheckBack<CheckBackAnswer>('producer', s().producerGroup, ['COMMIT', 'ROLLBACK', 'UNKNOWN']);
+    const answer = await askCheckBack<CheckBackAnswer>('producer', s().producerGroup, [
+      'COMMIT',
+      'ROLLBACK',
+      'UNKNOWN',
+    ]);
     s().checkBackCount += 1;
     s().nextCheckBackAt = now() + M.checkBackInterval(s().timings, s().checkBackCount);
     M.record(t, now(), 'CHECK_BACK', answer);
@@ -200,7 +218,11 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   async function checkBackConsumers(groups: string[]): Promise<void> {
     await Promise.all(
       groups.map(async (group) => {
-        const answer = await askCheckBack<ConsumerCheckBackAnswer>('consumer', group, ['CONSUMED', 'NOT_CONSUMED', 'UNKNOWN']);
+        const answer = await askCheckBack<ConsumerCheckBackAnswer>('consumer', group, [
+          'CONSUMED',
+          'NOT_CONSUMED',
+          'UNKNOWN',
+        ]);
         if (answer.answer === 'UNAVAILABLE') return; // no consumer check-back: just resend
         M.record(t, now(), 'CONSUMER_CHECK_BACK', answer, group);
         if (answer.answer === 'CONSUMED') M.applyAck(t, now(), { group, status: 'CONSUMED' });
@@ -231,7 +253,9 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
           retry: { maximumAttempts: 1 },
         });
       }
-      return valid.includes(raw as A) ? { answer: raw as A } : { answer: 'MALFORMED', error: String(raw).slice(0, 200) };
+      return valid.includes(raw as A)
+        ? { answer: raw as A }
+        : { answer: 'MALFORMED', error: String(raw).slice(0, 200) };
     } catch (err) {
       return { answer: 'ERROR', error: wf.rootCause(err) ?? String(err) };
     }
@@ -244,7 +268,11 @@ function guard(attempt: () => void): void {
     attempt();
   } catch (err) {
     if (err instanceof M.InvalidTransition) {
-      throw wf.ApplicationFailure.create({ type: FailureType.invalidTransition, message: err.message, nonRetryable: true });
+      throw wf.ApplicationFailure.create({
+        type: FailureType.invalidTransition,
+        message: err.message,
+        nonRetryable: true,
+      });
     }
     throw err;
   }

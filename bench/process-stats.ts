@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+const PAGE_KB = 4;
+
+export interface ProcessUsage {
+  name: string;
+  pid: number;
+  cpuSeconds: number;
+  peakRssMb: number;
+}
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+function rssMb(pid: number): number {
+  const statm = readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ');
+  return (Number(statm[1]) * PAGE_KB) / 1024;
+}
+
+/** Samples CPU time and RSS of named processes from /proc while a run goes on. */
+export class ProcessSampler {
+  private readonly start = new Map<number, number>();
+  private readonly peak = new Map<number, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly processes: { name: string; pid: number }[]) {}
+
+  begin(): void {
+    for (const p of this.processes) {
+      this.start.set(p.pid, cpuTicks(p.pid));
+      this.peak.set(p.pid, rssMb(p.pid));
+    }
+    this.timer = setInterval(() => this.sample(), 250);
+  }
+
+  end(): ProcessUsage[] {
+    clearInterval(this.timer);
+    this.sample();
+    return this.processes.map((p) => ({
+      name: p.name,
+      pid: p.pid,
+      cpuSeconds: Math.round(((cpuTicks(p.pid) - (this.start.get(p.pid) ?? 0)) / CLOCK_TICKS) * 100) / 100,
+      peakRssMb: Math.round(this.peak.get(p.pid) ?? 0),
+    }));
+  }
+
+  private sample(): void {
+    for (const p of this.processes) {
+      try {
+        this.peak.set(p.pid, Math.max(this.peak.get(p.pid) ?? 0, rssMb(p.pid)));
+      } catch {
+        // the process ended
+      }
+    }
+  }
+}
