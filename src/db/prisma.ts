@@ -17,6 +17,12 @@ export function createPrisma(databaseUrl: string, options: PrismaOptions = {}): 
   if (!url.searchParams.has('connectionLimit')) {
     url.searchParams.set('connectionLimit', String(options.connectionLimit ?? 10));
   }
+  // MySQL 8's default caching_sha2_password needs the server's RSA key for a full authentication over
+  // plain TCP (each user's first login after a server start). mysql2 fetches it unasked; the mariadb
+  // driver refuses unless this is set, so the pool could not (re)connect after a MySQL restart.
+  if (!url.searchParams.has('allowPublicKeyRetrieval')) {
+    url.searchParams.set('allowPublicKeyRetrieval', 'true');
+  }
   // The adapter accepts mysql:// (it rewrites the scheme for the mariadb driver).
   return new PrismaClient({ adapter: new PrismaMariaDb(url.toString()) });
 }
