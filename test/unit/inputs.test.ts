@@ -27,6 +27,7 @@ describe('message spec validation', () => {
     [{ ...ok, topic: 'bad topic!' }, 'topic must be 1-127 of [a-zA-Z0-9_-]'],
     [{ ...ok, tag: 'a||b' }, "tag must not contain '|', '*' or spaces"],
     [{ ...ok, body: 'x'.repeat(MAX_BODY_BYTES + 1) }, `body must be at most ${MAX_BODY_BYTES} bytes`],
+    [{ ...ok, body: '"'.repeat(MAX_BODY_BYTES / 2 + 1) }, 'body must be at most'], // escapes count
     [{ ...ok, delayMs: -1 }, 'delayMs Too small: expected number to be >0'],
     [{ ...ok, delayMs: 10, orderKey: 'g' }, 'delayMs delayMs and orderKey cannot be combined'],
     [{ ...ok, surprise: 1 }, 'input has unknown field(s): surprise'],
