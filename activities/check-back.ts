@@ -18,7 +18,13 @@ export interface HttpCheckBackInput {
 export function createCheckBackActivities({ prisma }: Pick<ActivityDeps, 'prisma'>) {
   return {
     /** Where a group's check-back is served, or null when it has none. */
-    async findCheckBack({ kind, group }: { kind: 'producer' | 'consumer'; group: string }): Promise<CheckBackRoute | null> {
+    async findCheckBack({
+      kind,
+      group,
+    }: {
+      kind: 'producer' | 'consumer';
+      group: string;
+    }): Promise<CheckBackRoute | null> {
       const row =
         kind === 'producer'
           ? await prisma.producer.findUnique({ where: { producerGroup: group } })
@@ -41,12 +47,27 @@ export function createCheckBackActivities({ prisma }: Pick<ActivityDeps, 'prisma
       });
       const text = await res.text();
       if (!res.ok) throw new Error(`check-back ${url} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
-      try {
-        const json = JSON.parse(text) as { status?: unknown };
-        return String(json.status);
-      } catch {
-        return text.trim();
-      }
+      return checkBackAnswerOf(text);
     },
   };
+}
+
+/** Longer answers are cut: the activity's result is stored in the workflow's history. */
+const MAX_ANSWER_CHARS = 256;
+
+/**
+ * The answer as the check-back sent it: a JSON object's `status` when it is a string, else the trimmed
+ * text. Never coerced (`{"status":["COMMIT"]}` is not COMMIT): the workflow accepts only an exact
+ * COMMIT, ROLLBACK or UNKNOWN and treats anything else as malformed (asked again later).
+ */
+export function checkBackAnswerOf(text: string): string {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return text.trim().slice(0, MAX_ANSWER_CHARS);
+  }
+  if (typeof json === 'object' && json !== null && 'status' in json && typeof json.status === 'string')
+    return json.status.slice(0, MAX_ANSWER_CHARS);
+  return text.trim().slice(0, MAX_ANSWER_CHARS);
 }

@@ -1,6 +1,7 @@
 import type { Timings } from '../workflows/definitions.js';
 import { createCheckBackActivities } from './check-back.js';
 import type { ActivityDeps } from './deps.js';
+import { createHousekeepingActivities } from './housekeeping.js';
 import { createProjectionActivities } from './projection.js';
 import { createPublishActivities } from './publish.js';
 import { createRegistrationActivities } from './registration.js';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPublishActivities(deps),
     ...createCheckBackActivities(deps),
     ...createRegistrationActivities(deps),
+    ...createHousekeepingActivities(deps),
     /** The message's timings: the global defaults with its own overrides on top. */
     async resolveTimings(overrides: Partial<Timings>): Promise<Timings> {
       return { ...deps.config.timings, ...overrides };

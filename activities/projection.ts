@@ -1,5 +1,6 @@
 import type { MessageEvent, MessageSpec, MessageState } from '../workflows/definitions.js';
 import { workflowIdForKey } from '../workflows/definitions.js';
+import { observeEvents } from '../src/metrics.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface SyncProjectionInput {
@@ -34,12 +35,15 @@ export function createProjectionActivities({ prisma }: Pick<ActivityDeps, 'prism
         cancelledAt: date(state.cancelledAt),
         deadAt: date(state.deadAt),
       };
-      await prisma.$transaction(async (tx) => {
-        const updated = await tx.message.updateMany({ where: { key: state.key, version: { lt: state.version } }, data: row });
+      const inserted = await prisma.$transaction(async (tx) => {
+        const updated = await tx.message.updateMany({
+          where: { key: state.key, version: { lt: state.version } },
+          data: row,
+        });
         if (updated.count === 0) {
-          if (!message) return; // this version (or a newer one) is already stored
+          if (!message) return 0; // this version (or a newer one) is already stored
           const exists = await tx.message.findUnique({ where: { key: state.key }, select: { id: true } });
-          if (exists) return;
+          if (exists) return 0;
           await tx.message.create({
             data: {
               ...row,
@@ -75,7 +79,7 @@ export function createProjectionActivities({ prisma }: Pick<ActivityDeps, 'prism
           });
         }
         if (events.length > 0) {
-          await tx.messageEvent.createMany({
+          const { count } = await tx.messageEvent.createMany({
             data: events.map((e) => ({
               messageKey: state.key,
               seq: e.seq,
@@ -86,8 +90,13 @@ export function createProjectionActivities({ prisma }: Pick<ActivityDeps, 'prism
             })),
             skipDuplicates: true,
           });
+          return count;
         }
+        return 0;
       });
+      // The version guard turns a retry of a committed write into a no-op (0 above), so these events are
+      // new and counted once; a partial insert (events already there) is not counted rather than twice.
+      if (inserted > 0 && inserted === events.length) observeEvents(state, events);
     },
   };
 }

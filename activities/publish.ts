@@ -10,7 +10,11 @@ export interface PublishInput {
   delayMs?: number;
 }
 
-export function createPublishActivities({ prisma, publisher, log }: Pick<ActivityDeps, 'prisma' | 'publisher' | 'log'>) {
+export function createPublishActivities({
+  prisma,
+  publisher,
+  log,
+}: Pick<ActivityDeps, 'prisma' | 'publisher' | 'log'>) {
   return {
     /**
      * Publishes the message (read from its projection, so the body is not repeated in workflow

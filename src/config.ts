@@ -42,6 +42,29 @@ const configSchema = z.object({
     })
     .prefault({}),
   timings: timingsSchema.prefault({}),
+  /** Archiving of old FINISHED/CANCELLED messages by the `rmsg-housekeeping` Temporal Schedule. */
+  housekeeping: z
+    .object({
+      /** Final messages older than this are moved into rm_message_archive. */
+      retentionMs: duration.default(7 * 24 * 60 * 60_000),
+      /** Messages moved per transaction: bounds lock time and transaction size. */
+      archiveBatch: z.coerce.number().int().min(1).default(500),
+      /** When the schedule runs (cron, UTC). */
+      cron: z.string().min(1).default('0 3 * * *'),
+    })
+    .prefault({}),
+  /** The HTTP API (`rmsg api`, `rmsg start`). */
+  api: z
+    .object({
+      /** Without a token the API refuses any host but loopback. */
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.coerce.number().int().min(0).max(65535).default(8090),
+      /** Bearer token for the read routes. */
+      readToken: z.string().min(16).optional(),
+      /** Bearer token for every route (writes and reads). */
+      writeToken: z.string().min(16).optional(),
+    })
+    .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Config = z.infer<typeof configSchema>;
@@ -72,6 +95,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       maxSends: env.RMSG_MAX_SENDS,
       checkBackTimeoutMs: env.RMSG_CHECK_BACK_TIMEOUT_MS,
     },
+    housekeeping: {
+      retentionMs: env.RMSG_RETENTION_MS,
+      archiveBatch: env.RMSG_ARCHIVE_BATCH,
+      cron: env.RMSG_HOUSEKEEPING_CRON,
+    },
+    api: {
+      host: env.RMSG_API_HOST,
+      port: env.RMSG_API_PORT,
+      readToken: env.RMSG_API_READ_TOKEN,
+      writeToken: env.RMSG_API_WRITE_TOKEN,
+    },
     logLevel: env.RMSG_LOG_LEVEL,
   };
   const parsed = configSchema.safeParse(mergeDefined(fromEnv, overrides));
@@ -89,7 +123,8 @@ function mergeDefined(base: Record<string, unknown>, over: Record<string, unknow
     for (const [k, v] of Object.entries(source)) {
       if (v === undefined || v === '') continue;
       const prev = out[k];
-      out[k] = isPlainObject(v) && isPlainObject(prev) ? mergeDefined(prev, v) : isPlainObject(v) ? mergeDefined({}, v) : v;
+      out[k] =
+        isPlainObject(v) && isPlainObject(prev) ? mergeDefined(prev, v) : isPlainObject(v) ? mergeDefined({}, v) : v;
     }
   }
   return out;

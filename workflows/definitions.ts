@@ -188,6 +188,8 @@ export interface HousekeepingInput {
   retentionMs: number;
   /** Messages moved per activity call (one transaction). */
   batchSize: number;
+  /** Batches before the run continues as new, bounding its history (default 500; small in tests). */
+  maxBatchesPerRun?: number;
   /** Set on continue-as-new: the run's cutoff (epoch ms) and what was done so far. */
   resume?: { cutoff: number; totals: HousekeepingTotals };
 }

@@ -9,7 +9,7 @@ const { archiveBatch } = wf.proxyActivities<Activities>({
 });
 
 /** Batches per run before continuing as new: about 6 history events each keeps a run near 3000. */
-const MAX_BATCHES_PER_RUN = 500;
+const DEFAULT_MAX_BATCHES_PER_RUN = 500;
 
 /**
  * Archives FINISHED and CANCELLED messages that ended more than `retentionMs` ago, batch after
@@ -19,6 +19,7 @@ const MAX_BATCHES_PER_RUN = 500;
 export async function housekeepingWorkflow(input: HousekeepingInput): Promise<HousekeepingResult> {
   const cutoff = input.resume?.cutoff ?? Date.now() - input.retentionMs;
   const totals = input.resume?.totals ?? { moved: 0, archived: 0, batches: 0 };
+  const maxBatches = input.maxBatchesPerRun ?? DEFAULT_MAX_BATCHES_PER_RUN;
   const show = (done: boolean) =>
     wf.setCurrentDetails(
       `${done ? 'done' : 'archiving'}: ${totals.moved} messages moved (${totals.archived} archive rows) in ` +
@@ -26,7 +27,7 @@ export async function housekeepingWorkflow(input: HousekeepingInput): Promise<Ho
     );
   show(false);
   for (let batchesThisRun = 0; ; batchesThisRun++) {
-    if (batchesThisRun >= MAX_BATCHES_PER_RUN || wf.workflowInfo().continueAsNewSuggested) {
+    if (batchesThisRun >= maxBatches || wf.workflowInfo().continueAsNewSuggested) {
       await wf.continueAsNew<typeof housekeepingWorkflow>({ ...input, resume: { cutoff, totals } });
     }
     const { moved, archived } = await archiveBatch({ cutoff, batchSize: input.batchSize });

@@ -174,7 +174,8 @@ export function applyAck(t: Tracked, now: number, ack: Ack): void {
   if (ack.status === 'RECEIVED') {
     d.receiveCount += 1;
     d.receivedAt = now;
-    if (d.status !== 'CONSUMED') d.status = 'RECEIVED';
+    // A late copy of a DEAD message is counted, but the delivery stays DEAD until it is consumed or resent.
+    if (d.status === 'PENDING') d.status = 'RECEIVED';
     record(t, now, 'RECEIVED', { receiveCount: d.receiveCount }, d.group);
   } else if (ack.status === 'CONSUMED') {
     if (d.status === 'CONSUMED') return;

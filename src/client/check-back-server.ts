@@ -5,11 +5,20 @@ import {
   producerCheckBackTaskQueue,
   type Registration,
 } from '../../workflows/definitions.js';
+import { checkRetention, startPurgeTimer } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
 import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-back-worker.js';
-import { ensureLocalMessageTable, LOCAL_MESSAGE_TABLE } from './local-transaction.js';
+import { ensureLocalMessageTable, LOCAL_MESSAGE_TABLE, purgeLocalMessages } from './local-transaction.js';
 
 export type CheckBackHandler = (key: string) => Promise<CheckBackAnswer>;
+/**
+ * Answer from `withReliableMessage`'s local table in `pool`, and purge its rows older than
+ * `retentionMs` daily (default 7 days; false: purge it yourself with `purgeLocalMessages`).
+ */
+export interface LocalTableCheckBack {
+  pool: Pool;
+  retentionMs?: number | false;
+}
 export type { CheckBackServer };
 
 /** The producer group's check-back, served on its own task queue and registered with the service. */
@@ -17,13 +26,15 @@ export async function serveProducerCheckBack(opts: {
   address: string;
   namespace: string;
   group: string;
-  handler: CheckBackHandler | { pool: Pool };
+  handler: CheckBackHandler | LocalTableCheckBack;
   log: Logger;
   register: (r: Registration) => Promise<void>;
 }): Promise<CheckBackServer> {
-  const answer = typeof opts.handler === 'function' ? opts.handler : await localTableCheckBack(opts.handler.pool);
+  const local = typeof opts.handler === 'function' ? undefined : opts.handler;
+  const retentionMs = checkRetention(local?.retentionMs);
+  const answer = local ? await localTableCheckBack(local.pool) : (opts.handler as CheckBackHandler);
   const taskQueue = producerCheckBackTaskQueue(opts.group);
-  return serveCheckBackActivity({
+  const server = await serveCheckBackActivity({
     address: opts.address,
     namespace: opts.namespace,
     taskQueue,
@@ -32,6 +43,15 @@ export async function serveProducerCheckBack(opts: {
     register: () => opts.register({ kind: 'producer', group: opts.group, checkBackTaskQueue: taskQueue }),
     log: opts.log,
   });
+  if (!local || retentionMs === false) return server;
+  const pool = local.pool;
+  const purging = startPurgeTimer(LOCAL_MESSAGE_TABLE, () => purgeLocalMessages(pool, retentionMs), opts.log);
+  return {
+    async stop() {
+      await purging.stop();
+      await server.stop();
+    },
+  };
 }
 
 /**
@@ -45,9 +65,10 @@ async function localTableCheckBack(pool: Pool): Promise<CheckBackHandler> {
     const conn = await pool.getConnection();
     try {
       await conn.query('SET SESSION innodb_lock_wait_timeout = 5');
-      const [rows] = await conn.query<RowDataPacket[]>(`SELECT 1 FROM ${LOCAL_MESSAGE_TABLE} WHERE message_key = ? LOCK IN SHARE MODE`, [
-        key,
-      ]);
+      const [rows] = await conn.query<RowDataPacket[]>(
+        `SELECT 1 FROM ${LOCAL_MESSAGE_TABLE} WHERE message_key = ? LOCK IN SHARE MODE`,
+        [key],
+      );
       return rows.length > 0 ? 'COMMIT' : 'ROLLBACK';
     } catch (err) {
       if ((err as { code?: string }).code === 'ER_LOCK_WAIT_TIMEOUT') return 'UNKNOWN';

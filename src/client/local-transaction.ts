@@ -1,4 +1,5 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
+import { deleteOlderThan } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
 import type { MessageInput, ReliableMessageClient } from './reliable-message-client.js';
 
@@ -19,6 +20,16 @@ export async function ensureLocalMessageTable(pool: Pool): Promise<void> {
 }
 
 /**
+ * Deletes local-table rows older than `olderThanMs`; returns how many. `serveCheckBack(group, { pool })`
+ * runs it daily; call it yourself to purge on your own schedule. Keep the retention well above the
+ * confirm deadline: a check-back for a purged key would answer ROLLBACK.
+ */
+export async function purgeLocalMessages(pool: Pool, olderThanMs: number): Promise<number> {
+  await ensureLocalMessageTable(pool);
+  return deleteOlderThan(pool, LOCAL_MESSAGE_TABLE, 'created_at', olderThanMs);
+}
+
+/**
  * The local-transaction pattern: record the key in the business transaction *before* preparing (so
  * a check-back can never see "absent" while the transaction may still commit), prepare, run the
  * business, commit, confirm. A throw rolls back and cancels. A failed confirm after commit is only
@@ -36,7 +47,10 @@ export async function runInLocalTransaction<T>(
   let prepared = false;
   try {
     await conn.beginTransaction();
-    await conn.query(`INSERT INTO ${LOCAL_MESSAGE_TABLE} (message_key, producer_group) VALUES (?, ?)`, [message.key, client.producerGroup]);
+    await conn.query(`INSERT INTO ${LOCAL_MESSAGE_TABLE} (message_key, producer_group) VALUES (?, ?)`, [
+      message.key,
+      client.producerGroup,
+    ]);
     await client.prepare(message);
     prepared = true;
     const result = await business(conn);
@@ -50,7 +64,10 @@ export async function runInLocalTransaction<T>(
     if (prepared) {
       const reason = `local transaction rolled back: ${err instanceof Error ? err.message : String(err)}`;
       await client.cancel(message.key, reason.slice(0, 500)).catch((cancelErr: unknown) => {
-        log.warn({ messageKey: message.key, err: cancelErr }, 'cancel failed after rollback; the check-back will cancel it');
+        log.warn(
+          { messageKey: message.key, err: cancelErr },
+          'cancel failed after rollback; the check-back will cancel it',
+        );
       });
     }
     throw err;

@@ -1,24 +1,17 @@
-import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
-import {
-  cancelUpdate,
-  confirmUpdate,
-  FailureType,
-  type MessageSpec,
-  type MessageState,
-  type Registration,
-  resendUpdate,
-  stateQuery,
-  type Timings,
-  workflowIdForKey,
-} from '../../workflows/definitions.js';
-import { InvalidTransitionError, MessageNotFoundError } from '../errors.js';
+import type { MessageSpec, MessageState, Registration, Timings } from '../../workflows/definitions.js';
 import { logger as defaultLogger, type Logger } from '../logger.js';
-import { parseMessageKey, parseMessageSpec } from '../message-spec.js';
+import { parseMessageSpec } from '../message-spec.js';
 import { registerWithService } from '../temporal/registration.js';
-import { type CheckBackHandler, type CheckBackServer, serveProducerCheckBack } from './check-back-server.js';
+import {
+  type CheckBackHandler,
+  type CheckBackServer,
+  type LocalTableCheckBack,
+  serveProducerCheckBack,
+} from './check-back-server.js';
 import { runInLocalTransaction } from './local-transaction.js';
+import { cancelMessage, confirmMessage, getMessageState, resendMessage } from './message-ops.js';
 import { type PrepareResult, startMessage } from './start-message.js';
 
 export interface ClientOptions {
@@ -60,7 +53,13 @@ export class ReliableMessageClient {
     const connection = await Connection.connect({ address });
     const log = (opts.log ?? defaultLogger).child({ producerGroup: opts.producerGroup });
     const taskQueue = opts.taskQueue ?? process.env.RMSG_TASK_QUEUE ?? 'reliable-message';
-    return new ReliableMessageClient(new Client({ connection, namespace }), taskQueue, opts.producerGroup, address, log);
+    return new ReliableMessageClient(
+      new Client({ connection, namespace }),
+      taskQueue,
+      opts.producerGroup,
+      address,
+      log,
+    );
   }
 
   /** Registers a message before the local transaction. Nothing is published until it is confirmed. */
@@ -77,28 +76,22 @@ export class ReliableMessageClient {
 
   /** The upstream business committed: publish the message. Idempotent; an error after cancel. */
   confirm(key: string): Promise<MessageState> {
-    return this.update(key, 'confirm', (h) => h.executeUpdate(confirmUpdate, { args: [{ by: 'producer' }] }), ['SENDING', 'FINISHED']);
+    return confirmMessage(this.temporal, key, 'producer');
   }
 
   /** The upstream business rolled back: the message is never published. Idempotent; an error once confirmed. */
   cancel(key: string, reason?: string): Promise<MessageState> {
-    return this.update(key, 'cancel', (h) => h.executeUpdate(cancelUpdate, { args: [{ by: 'producer', reason }] }), ['CANCELLED']);
+    return cancelMessage(this.temporal, key, 'producer', reason);
   }
 
   /** Operator resend: a DEAD message gets a fresh send budget. */
   resend(key: string): Promise<MessageState> {
-    return this.update(key, 'resend', (h) => h.executeUpdate(resendUpdate), []);
+    return resendMessage(this.temporal, key);
   }
 
   /** The message's whole state, with its deliveries. */
-  async get(key: string): Promise<MessageState> {
-    parseMessageKey(key);
-    try {
-      return await this.temporal.workflow.getHandle(workflowIdForKey(key)).query(stateQuery);
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new MessageNotFoundError(key);
-      throw err;
-    }
+  get(key: string): Promise<MessageState> {
+    return getMessageState(this.temporal, key);
   }
 
   /**
@@ -117,9 +110,10 @@ export class ReliableMessageClient {
 
   /**
    * Serves this producer group's check-back: the service asks it whether the business with a key
-   * happened. Pass a handler, or `{ pool }` to answer from `withReliableMessage`'s local table.
+   * happened. Pass a handler, or `{ pool }` to answer from `withReliableMessage`'s local table (whose
+   * old rows are then purged daily; `retentionMs`, default 7 days).
    */
-  async serveCheckBack(group: string, handler: CheckBackHandler | { pool: Pool }): Promise<CheckBackServer> {
+  async serveCheckBack(group: string, handler: CheckBackHandler | LocalTableCheckBack): Promise<CheckBackServer> {
     const server = await serveProducerCheckBack({
       address: this.address,
       namespace: this.temporal.options.namespace,
@@ -143,32 +137,11 @@ export class ReliableMessageClient {
   }
 
   private async start(input: MessageInput, confirmed: boolean): Promise<PrepareResult> {
-    return startMessage(this.temporal, this.taskQueue, parseMessageSpec({ ...input, producerGroup: this.producerGroup }), confirmed);
-  }
-
-  private async update(
-    key: string,
-    action: string,
-    call: (h: ReturnType<Client['workflow']['getHandle']>) => Promise<MessageState>,
-    closedOk: MessageState['status'][],
-  ): Promise<MessageState> {
-    parseMessageKey(key);
-    const handle = this.temporal.workflow.getHandle(workflowIdForKey(key));
-    try {
-      return await call(handle);
-    } catch (err) {
-      if (
-        err instanceof WorkflowUpdateFailedError &&
-        err.cause instanceof ApplicationFailure &&
-        err.cause.type === FailureType.invalidTransition
-      ) {
-        throw new InvalidTransitionError(key, err.cause.message);
-      }
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-      // Not running: either it never existed, or it closed (FINISHED/CANCELLED) and its state is final.
-      const state = await this.get(key);
-      if (closedOk.includes(state.status)) return state;
-      throw new InvalidTransitionError(key, `message ${key} is ${state.status}; it cannot be given ${action}`);
-    }
+    return startMessage(
+      this.temporal,
+      this.taskQueue,
+      parseMessageSpec({ ...input, producerGroup: this.producerGroup }),
+      confirmed,
+    );
   }
 }

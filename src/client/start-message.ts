@@ -1,5 +1,10 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { RELIABLE_MESSAGE_WORKFLOW, type ReliableMessageInput, SearchAttribute, workflowIdForKey } from '../../workflows/definitions.js';
+import {
+  RELIABLE_MESSAGE_WORKFLOW,
+  type ReliableMessageInput,
+  SearchAttribute,
+  workflowIdForKey,
+} from '../../workflows/definitions.js';
 import type { MessageSpecInput } from '../message-spec.js';
 
 export interface PrepareResult {

@@ -1,10 +1,11 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import { CONSUMER_CHECK_BACK_ACTIVITY, consumerCheckBackTaskQueue } from '../../workflows/definitions.js';
+import { checkRetention, startPurgeTimer } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
 import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-back-worker.js';
 import { registerWithService } from '../temporal/registration.js';
-import { ensureConsumedTable, wasConsumed } from './idempotency.js';
+import { CONSUMED_TABLE, ensureConsumedTable, purgeConsumedMessages, wasConsumed } from './idempotency.js';
 
 /**
  * Serves a consumer group's check-back (seed 3.4) from its idempotency table: before resending, the
@@ -17,18 +18,34 @@ export async function serveConsumerCheckBack(opts: {
   serviceTaskQueue: string;
   group: string;
   pool: Pool;
+  /** Purge consumed records older than this daily (default 7 days); false: never. */
+  retentionMs?: number | false;
   log: Logger;
 }): Promise<CheckBackServer> {
+  const retentionMs = checkRetention(opts.retentionMs);
   await ensureConsumedTable(opts.pool);
   const taskQueue = consumerCheckBackTaskQueue(opts.group);
-  return serveCheckBackActivity({
+  const server = await serveCheckBackActivity({
     address: opts.address,
     namespace: opts.client.options.namespace,
     taskQueue,
     activityName: CONSUMER_CHECK_BACK_ACTIVITY,
     answer: (key) => wasConsumed(opts.pool, key, opts.group),
     register: () =>
-      registerWithService(opts.client, opts.serviceTaskQueue, { kind: 'consumer', group: opts.group, checkBackTaskQueue: taskQueue }),
+      registerWithService(opts.client, opts.serviceTaskQueue, {
+        kind: 'consumer',
+        group: opts.group,
+        checkBackTaskQueue: taskQueue,
+      }),
     log: opts.log,
   });
+  if (retentionMs === false) return server;
+  // Started with the check-back, so it lives exactly as long as the consumer that owns the pool.
+  const purging = startPurgeTimer(CONSUMED_TABLE, () => purgeConsumedMessages(opts.pool, retentionMs), opts.log);
+  return {
+    async stop() {
+      await purging.stop();
+      await server.stop();
+    },
+  };
 }

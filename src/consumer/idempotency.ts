@@ -1,5 +1,6 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { ConsumerCheckBackAnswer } from '../../workflows/definitions.js';
+import { deleteOlderThan } from '../local-table-purge.js';
 
 /** The SDK's table in the consumer's business database: (key, group) pairs whose effect committed. */
 export const CONSUMED_TABLE = 'rmsg_consumed_message';
@@ -16,6 +17,17 @@ export async function ensureConsumedTable(pool: Pool): Promise<void> {
     KEY ${CONSUMED_TABLE}_consumed_at_idx (consumed_at)
   ) DEFAULT CHARSET=utf8mb4`);
   ensured.add(pool);
+}
+
+/**
+ * Deletes consumed records older than `olderThanMs`; returns how many. A ReliableConsumer with
+ * idempotency runs it daily; call it yourself to purge on your own schedule. Keep the retention above
+ * how long a message may stay undelivered (DEAD until an operator resends): a redelivery of a purged
+ * key runs the handler again.
+ */
+export async function purgeConsumedMessages(pool: Pool, olderThanMs: number): Promise<number> {
+  await ensureConsumedTable(pool);
+  return deleteOlderThan(pool, CONSUMED_TABLE, 'consumed_at', olderThanMs);
 }
 
 /**
@@ -49,6 +61,10 @@ export async function wasConsumed(pool: Pool, key: string, group: string): Promi
     if ((err as { code?: string }).code === 'ER_LOCK_WAIT_TIMEOUT') return 'UNKNOWN';
     throw err;
   } finally {
-    conn.release();
+    // The connection goes back to the user's pool: leave its session as it was (the server default).
+    await conn.query('SET SESSION innodb_lock_wait_timeout = DEFAULT').then(
+      () => conn.release(),
+      () => conn.destroy(),
+    );
   }
 }

@@ -1,5 +1,5 @@
 export { serveConsumerCheckBack } from './check-back-server.js';
-export { CONSUMED_TABLE } from './idempotency.js';
+export { CONSUMED_TABLE, purgeConsumedMessages } from './idempotency.js';
 export {
   type ConsumeContext,
   type ConsumedMessage,

@@ -23,7 +23,10 @@ export interface ConsumedMessage {
 
 export interface ConsumeContext {
   group: string;
-  /** How many times the broker has delivered this publication. */
+  /**
+   * The broker's delivery count for this publication (1 the first time). Informational: the broker
+   * does not keep it exact across changed invisible durations, and a resend is a new publication.
+   */
   attempt: number;
   /** With idempotency: a connection inside the transaction that also records (key, group). */
   conn?: PoolConnection;
@@ -32,103 +35,160 @@ export interface ConsumeContext {
 export type MessageHandler = (message: ConsumedMessage, ctx: ConsumeContext) => Promise<void>;
 
 export interface ReliableConsumerOptions {
+  /** This downstream application's consumer group. */
   group: string;
   topic: string;
-  /** Tags to receive (RocketMQ tag filter); all when omitted. */
+  /** Tags to receive (RocketMQ tag filter `a || b`); all when omitted or empty. */
   tags?: string[];
   handler: MessageHandler;
   rocketmq?: { endpoints?: string };
   temporal?: { address?: string; namespace?: string };
   /** The reliable-message service's task queue. */
   serviceTaskQueue?: string;
-  /** Exactly-once business effects, and the consumer check-back, from a table in this database. */
-  idempotency?: { pool: Pool };
-  /** Handlers running at once. */
+  /**
+   * Exactly-once business effects from a table in this (the consumer's business) database: the
+   * handler gets a connection inside a transaction that also records (key, group), and the same
+   * table answers the service's consumer check-back. Its records older than `retentionMs` are purged
+   * daily (default 7 days; false: purge it yourself with `purgeConsumedMessages`).
+   */
+  idempotency?: { pool: Pool; retentionMs?: number | false };
+  /** Handlers running at once (default 8). */
   concurrency?: number;
-  /** A failed message comes back after this long. */
+  /** A failed message comes back after this long (default 5 s; the proxy's minimum applies). */
   retryDelayMs?: number;
-  /** How long a received message stays hidden from other consumers of the group while handled. */
+  /**
+   * How long a received message stays hidden from the group's other consumers (default 30 s). It is
+   * renewed while the handler runs, so a slow handler does not get a concurrent duplicate.
+   */
   invisibleDurationMs?: number;
   log?: Logger;
+  /** For tests only: fault injection at points where a real consumer could crash. */
+  testHooks?: {
+    /**
+     * Runs after the handler's commit and the broker ack, before the `consumed` report. A throw
+     * stands for a crash at that point: the report is not sent.
+     */
+    beforeConsumedReport?: (key: string) => void | Promise<void>;
+  };
 }
 
+type ResolvedOptions = ReliableConsumerOptions &
+  Required<Pick<ReliableConsumerOptions, 'concurrency' | 'retryDelayMs' | 'invisibleDurationMs'>>;
+
 const SERVICE_PROPERTIES = new Set<string>(Object.values(MessageProperty));
+/** Long-poll length of one receive: also the longest `stop()` waits for the poll in flight. */
+const AWAIT_DURATION_MS = 2000;
+const MAX_RECEIVE_BATCH = 32;
 
 /**
  * The downstream (consumer) SDK. Per message: report received, run the handler, ack the broker,
- * report consumed. A handler error leaves the message unacked so it comes back, and is recorded on
- * the delivery. Publications meant for other groups (resends) are acked and skipped.
+ * report consumed. A handler error leaves the message unacked so it comes back soon, and is
+ * recorded on the delivery. Publications meant for other groups (resends) are acked and skipped.
+ *
+ *   const consumer = await ReliableConsumer.start({ group: 'stock', topic: 'orders', tags: ['created'],
+ *     idempotency: { pool }, handler: async (m, { conn }) => { await conn!.query(...) } });
+ *   // ...
+ *   await consumer.stop();
  */
 export class ReliableConsumer {
   private running = true;
   private loop: Promise<void> = Promise.resolve();
   private readonly inflight = new Set<Promise<void>>();
+  private wake: (() => void) | undefined;
+  private stopping: Promise<void> | undefined;
+  private checkBack: CheckBackServer | undefined;
 
   private constructor(
-    private readonly opts: Required<Pick<ReliableConsumerOptions, 'concurrency' | 'retryDelayMs' | 'invisibleDurationMs'>> &
-      ReliableConsumerOptions,
+    private readonly opts: ResolvedOptions,
     private readonly temporal: Client,
     private readonly consumer: SimpleConsumer,
-    private readonly checkBack: CheckBackServer | undefined,
     private readonly log: Logger,
   ) {}
 
   static async start(options: ReliableConsumerOptions): Promise<ReliableConsumer> {
-    const opts = { concurrency: 8, retryDelayMs: 5000, invisibleDurationMs: 30_000, ...options };
+    const opts: ResolvedOptions = { concurrency: 8, retryDelayMs: 5000, invisibleDurationMs: 30_000, ...options };
+    validate(opts);
     const log = (opts.log ?? defaultLogger).child({ consumerGroup: opts.group, topic: opts.topic });
     const address = opts.temporal?.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+    const namespace = opts.temporal?.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
     const serviceTaskQueue = opts.serviceTaskQueue ?? process.env.RMSG_TASK_QUEUE ?? 'reliable-message';
-    const temporal = new Client({
-      connection: await Connection.connect({ address }),
-      namespace: opts.temporal?.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
-    });
     const tagExpression = opts.tags && opts.tags.length > 0 ? opts.tags.join(' || ') : '*';
-    // Subscribe before registering: a new group starts at the broker's latest offset.
-    const consumer = new SimpleConsumer({
-      endpoints: opts.rocketmq?.endpoints ?? process.env.ROCKETMQ_ENDPOINTS ?? '127.0.0.1:8081',
-      namespace: '',
-      consumerGroup: opts.group,
-      subscriptions: new Map([[opts.topic, new FilterExpression(tagExpression)]]),
-      awaitDuration: 2000,
-      logger: rocketmqClientLogger(log),
-    });
-    await consumer.startup();
-    let checkBack: CheckBackServer | undefined;
-    if (opts.idempotency) {
-      await ensureConsumedTable(opts.idempotency.pool);
-      checkBack = await serveConsumerCheckBack({
-        client: temporal,
-        address,
-        serviceTaskQueue,
-        group: opts.group,
-        pool: opts.idempotency.pool,
-        log,
+
+    // The handler path needs the table from the first message on.
+    if (opts.idempotency) await ensureConsumedTable(opts.idempotency.pool);
+    const temporal = new Client({ connection: await Connection.connect({ address }), namespace });
+    let consumer: SimpleConsumer;
+    try {
+      // Not started yet, but its constructor already runs a timer: from here on, stop() cleans up.
+      consumer = new SimpleConsumer({
+        endpoints: opts.rocketmq?.endpoints ?? process.env.ROCKETMQ_ENDPOINTS ?? '127.0.0.1:8081',
+        namespace: '',
+        consumerGroup: opts.group,
+        subscriptions: new Map([[opts.topic, new FilterExpression(tagExpression)]]),
+        awaitDuration: AWAIT_DURATION_MS,
+        logger: rocketmqClientLogger(log),
       });
+    } catch (err) {
+      await temporal.connection.close();
+      throw err;
     }
-    await registerWithService(temporal, serviceTaskQueue, {
-      kind: 'subscription',
-      topic: opts.topic,
-      tagExpression,
-      consumerGroup: opts.group,
-    });
-    const self = new ReliableConsumer(opts, temporal, consumer, checkBack, log);
-    self.loop = self.receiveLoop();
-    log.info({ tagExpression, idempotency: Boolean(opts.idempotency) }, 'consumer started');
+    const self = new ReliableConsumer(opts, temporal, consumer, log);
+    try {
+      await consumer.startup();
+      // Poll before registering: a new group's position on the topic is set by its first poll, and
+      // it must not be later than the first message that counts the group as a subscriber.
+      // Publications that arrive before the registration do not name this group and are skipped.
+      self.loop = self.receiveLoop();
+      if (opts.idempotency) {
+        self.checkBack = await serveConsumerCheckBack({
+          client: temporal,
+          address,
+          serviceTaskQueue,
+          group: opts.group,
+          pool: opts.idempotency.pool,
+          retentionMs: opts.idempotency.retentionMs,
+          log,
+        });
+      }
+      await registerWithService(temporal, serviceTaskQueue, {
+        kind: 'subscription',
+        topic: opts.topic,
+        tagExpression,
+        consumerGroup: opts.group,
+      });
+    } catch (err) {
+      log.error({ err }, 'consumer failed to start');
+      await self.stop();
+      throw err;
+    }
+    log.info(
+      { tagExpression, idempotency: Boolean(opts.idempotency), concurrency: opts.concurrency },
+      'consumer started',
+    );
     return self;
   }
 
-  /** Stops receiving, lets in-flight handlers finish, and closes every connection. */
-  async stop(): Promise<void> {
+  /** Stops receiving, lets in-flight handlers finish (and report), and closes every connection. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
     this.running = false;
+    this.wake?.();
     await this.loop;
-    await Promise.allSettled(this.inflight);
-    await this.consumer.shutdown();
-    await this.checkBack?.stop();
-    await this.temporal.connection.close();
+    this.log.info({ inflight: this.inflight.size }, 'stopped receiving; draining in-flight messages');
+    await Promise.allSettled([...this.inflight]);
+    const closing = (what: string) => (err: unknown) => this.log.warn({ err }, `could not close the ${what}`);
+    await this.consumer.shutdown().catch(closing('RocketMQ consumer'));
+    await this.checkBack?.stop().catch(closing('check-back worker'));
+    await this.temporal.connection.close().catch(closing('Temporal connection'));
     this.log.info('consumer stopped');
   }
 
   private async receiveLoop(): Promise<void> {
+    let failures = 0;
     while (this.running) {
       if (this.inflight.size >= this.opts.concurrency) {
         await Promise.race(this.inflight);
@@ -136,55 +196,102 @@ export class ReliableConsumer {
       }
       let views: MessageView[];
       try {
-        views = await this.consumer.receive(Math.min(this.opts.concurrency - this.inflight.size, 32), this.opts.invisibleDurationMs);
+        views = await this.consumer.receive(
+          Math.min(this.opts.concurrency - this.inflight.size, MAX_RECEIVE_BATCH),
+          this.opts.invisibleDurationMs,
+        );
+        failures = 0;
       } catch (err) {
-        if (this.running && !isNoMessage(err)) this.log.warn({ err }, 'receive failed; retrying');
+        if (!this.running) break;
+        failures += 1;
+        const retryInMs = Math.min(250 * 2 ** (failures - 1), 10_000);
+        this.log.warn({ err, retryInMs, failures }, 'receive failed; retrying');
+        await this.pause(retryInMs);
         continue;
       }
       for (const view of views) {
-        const task: Promise<void> = this.process(view).finally(() => this.inflight.delete(task));
+        const task: Promise<void> = this.process(view)
+          .catch((err: unknown) =>
+            this.log.error({ err, messageKey: keyOf(view), messageId: view.messageId }, 'message processing failed'),
+          )
+          .finally(() => this.inflight.delete(task));
         this.inflight.add(task);
       }
     }
   }
 
+  /** Sleeps, but wakes up at once on stop(). */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
   private async process(view: MessageView): Promise<void> {
-    const key = view.properties.get(MessageProperty.key) ?? view.keys[0];
+    const key = keyOf(view);
     const groups = (view.properties.get(MessageProperty.groups) ?? '').split(',');
     const log = this.log.child({ messageKey: key, messageId: view.messageId });
     if (!key || !groups.includes(this.opts.group)) {
+      // A resend for other groups (or not a reliable message at all): this group has nothing to do.
       log.debug({ groups }, 'publication for other groups; skipped');
       await this.consumer.ack(view).catch((err: unknown) => log.warn({ err }, 'ack of a skipped message failed'));
       return;
     }
-    await this.report(key, { group: this.opts.group, status: 'RECEIVED' }, log);
+    const group = this.opts.group;
+    const attempt = view.deliveryAttempt ?? 1;
+    // Reported while the handler runs; awaited before the outcome so the two arrive in order.
+    const received = this.report(key, { group, status: 'RECEIVED' }, log);
+    const lease = this.keepInvisible(view, log);
     try {
-      await this.runHandler(key, view);
+      if (view.corrupted) throw new Error('message body failed its checksum (corrupted in transit)');
+      await this.runHandler(key, view, attempt, log);
     } catch (err) {
+      await lease.end();
       const error = err instanceof Error ? err.message : String(err);
-      log.warn({ err, attempt: view.deliveryAttempt }, 'handler failed; the message comes back');
-      await this.report(key, { group: this.opts.group, status: 'FAILED', error: error.slice(0, 1000) }, log);
+      log.warn({ err, attempt, retryInMs: this.opts.retryDelayMs }, 'handler failed; the message comes back');
+      await received;
+      await this.report(key, { group, status: 'FAILED', error: error.slice(0, 1000) }, log);
       await this.consumer
         .changeInvisibleDuration(view, this.opts.retryDelayMs)
-        .catch((e: unknown) => log.warn({ err: e }, 'could not shorten the retry delay'));
+        .catch((e: unknown) =>
+          log.warn({ err: e }, 'could not shorten the retry delay; the message comes back when it becomes visible'),
+        );
       return;
     }
-    await this.consumer.ack(view);
-    await this.report(key, { group: this.opts.group, status: 'CONSUMED' }, log);
-    log.debug('consumed');
+    await lease.end();
+    await this.consumer.ack(view).catch((err: unknown) => {
+      // Committed already: a redelivery is skipped as a duplicate with idempotency (at least once without).
+      log.warn({ err }, 'broker ack failed after the handler succeeded; the broker will redeliver it');
+    });
+    await received;
+    if (this.opts.testHooks?.beforeConsumedReport) {
+      try {
+        await this.opts.testHooks.beforeConsumedReport(key);
+      } catch (err) {
+        log.error({ err }, 'crash injected before the consumed report; not reported');
+        return;
+      }
+    }
+    await this.report(key, { group, status: 'CONSUMED' }, log);
+    log.debug({ attempt }, 'consumed');
   }
 
   /** Runs the handler, inside the idempotency transaction when there is one. */
-  private async runHandler(key: string, view: MessageView): Promise<void> {
+  private async runHandler(key: string, view: MessageView, attempt: number, log: Logger): Promise<void> {
     const message = toConsumedMessage(key, view);
-    const ctx: ConsumeContext = { group: this.opts.group, attempt: view.deliveryAttempt ?? 1 };
+    const ctx: ConsumeContext = { group: this.opts.group, attempt };
     const pool = this.opts.idempotency?.pool;
     if (!pool) return this.opts.handler(message, ctx);
     const conn = await pool.getConnection();
     try {
       await conn.beginTransaction();
       if (await claimConsumption(conn, key, this.opts.group)) await this.opts.handler(message, { ...ctx, conn });
-      else this.log.info({ messageKey: key }, 'already consumed by this group; handler not run again');
+      else log.info({ attempt }, 'already consumed by this group; handler not run again');
       await conn.commit();
     } catch (err) {
       await conn.rollback().catch(() => undefined);
@@ -194,15 +301,67 @@ export class ReliableConsumer {
     }
   }
 
+  /**
+   * Keeps a message invisible to the group's other consumers while its handler runs, renewing the
+   * lease at two thirds of its length. `end()` stops renewing and waits for a renewal in flight, as
+   * a renewal changes the receipt handle that the ack needs.
+   */
+  private keepInvisible(view: MessageView, log: Logger): { end(): Promise<void> } {
+    const period = Math.max(Math.floor((this.opts.invisibleDurationMs * 2) / 3), 500);
+    let ended = false;
+    let renewing: Promise<void> = Promise.resolve();
+    const renew = () => {
+      renewing = this.consumer
+        .changeInvisibleDuration(view, this.opts.invisibleDurationMs)
+        .catch((err: unknown) =>
+          log.warn({ err }, 'could not extend the invisible duration; a duplicate delivery may follow'),
+        )
+        .then(() => {
+          if (!ended) timer = setTimeout(renew, period);
+        });
+    };
+    let timer = setTimeout(renew, period);
+    return {
+      async end() {
+        ended = true;
+        clearTimeout(timer);
+        await renewing;
+      },
+    };
+  }
+
   /** Signals the message's workflow; a closed or unknown workflow is logged, never fatal. */
   private async report(key: string, ack: Ack, log: Logger): Promise<void> {
     try {
       await this.temporal.workflow.getHandle(workflowIdForKey(key)).signal(ackSignal, ack);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) log.info({ status: ack.status }, 'message workflow is closed; report dropped');
+      if (err instanceof WorkflowNotFoundError)
+        log.info({ status: ack.status }, 'message workflow is closed or unknown; report dropped');
       else log.warn({ err, status: ack.status }, 'report to the service failed');
     }
   }
+}
+
+function keyOf(view: MessageView): string | undefined {
+  return view.properties.get(MessageProperty.key) ?? view.keys[0];
+}
+
+function validate(opts: ResolvedOptions): void {
+  const problems: string[] = [];
+  if (!opts.group?.trim()) problems.push('group: required');
+  if (!opts.topic?.trim()) problems.push('topic: required');
+  if (typeof opts.handler !== 'function') problems.push('handler: must be a function');
+  for (const tag of opts.tags ?? []) {
+    if (!tag.trim() || tag.includes('||')) problems.push(`tags: "${tag}" is not a tag (give each tag on its own)`);
+  }
+  if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1)
+    problems.push('concurrency: must be a positive integer');
+  if (!(opts.retryDelayMs >= 0)) problems.push('retryDelayMs: must be >= 0');
+  if (!(opts.invisibleDurationMs >= 1000)) problems.push('invisibleDurationMs: must be >= 1000');
+  const retentionMs = opts.idempotency?.retentionMs;
+  if (retentionMs !== undefined && retentionMs !== false && !(retentionMs > 0))
+    problems.push('idempotency.retentionMs: must be a positive number, or false');
+  if (problems.length > 0) throw new TypeError(`invalid ReliableConsumer options: ${problems.join('; ')}`);
 }
 
 function toConsumedMessage(key: string, view: MessageView): ConsumedMessage {
@@ -217,10 +376,4 @@ function toConsumedMessage(key: string, view: MessageView): ConsumedMessage {
     messageId: view.messageId,
     round: Number(view.properties.get(MessageProperty.round) ?? 1),
   };
-}
-
-/** The long poll ending with nothing to deliver is not an error worth a warning. */
-function isNoMessage(err: unknown): boolean {
-  const e = err as { code?: number; name?: string };
-  return e?.code === 40401 || e?.name === 'NotFoundException' || /MESSAGE_NOT_FOUND|no new message/i.test(String(err));
 }

@@ -106,7 +106,9 @@ async function createDatabaseIfMissing(databaseUrl: string): Promise<void> {
   url.pathname = '/';
   const conn = await mysql.createConnection({ uri: url.toString() });
   try {
-    await conn.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    await conn.query(
+      `CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+    );
   } finally {
     await conn.end();
   }

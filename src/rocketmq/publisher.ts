@@ -24,7 +24,12 @@ export function createRocketmqPublisher(opts: { endpoints: string; log: Logger }
   let started: Promise<Producer> | undefined;
   const producer = () => {
     started ??= (async () => {
-      const p = new Producer({ endpoints: opts.endpoints, namespace: '', logger: rocketmqClientLogger(opts.log), maxAttempts: 2 });
+      const p = new Producer({
+        endpoints: opts.endpoints,
+        namespace: '',
+        logger: rocketmqClientLogger(opts.log),
+        maxAttempts: 2,
+      });
       await p.startup();
       return p;
     })().catch((err) => {

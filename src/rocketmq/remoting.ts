@@ -26,7 +26,15 @@ export async function remotingCall(
   const [host, port] = splitAddress(address);
   const opaque = nextOpaque++;
   const header = Buffer.from(
-    JSON.stringify({ code, language: 'JAVA', version: 475, opaque, flag: 0, extFields, serializeTypeCurrentRPC: 'JSON' }),
+    JSON.stringify({
+      code,
+      language: 'JAVA',
+      version: 475,
+      opaque,
+      flag: 0,
+      extFields,
+      serializeTypeCurrentRPC: 'JSON',
+    }),
   );
   const frame = Buffer.alloc(8);
   frame.writeInt32BE(4 + header.length, 0);

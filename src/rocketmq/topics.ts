@@ -19,7 +19,12 @@ export interface TopicAdminOptions {
  * Creates (or updates) a topic on the broker and waits until the name server routes it, so that a
  * producer or consumer may use it at once. Idempotent.
  */
-export async function ensureTopic(opts: TopicAdminOptions, topic: string, type: TopicMessageType = 'NORMAL', queues = 4): Promise<void> {
+export async function ensureTopic(
+  opts: TopicAdminOptions,
+  topic: string,
+  type: TopicMessageType = 'NORMAL',
+  queues = 4,
+): Promise<void> {
   if (!/^[%|a-zA-Z0-9_-]{1,127}$/.test(topic)) {
     throw new Error(`topic "${topic}" is invalid: use 1-127 letters, digits, '_' or '-'`);
   }

@@ -1,6 +1,8 @@
 import type { Config } from '../config.js';
 import { applyMigrations } from '../db/migrate.js';
 import type { Logger } from '../logger.js';
+import { connectTemporalClient } from '../temporal/connection.js';
+import { ensureSchedules } from './schedules.js';
 import { createServiceWorker } from './service-worker.js';
 
 /**
@@ -11,6 +13,7 @@ export async function runService(config: Config, log: Logger): Promise<void> {
   const t0 = Date.now();
   const { applied } = await applyMigrations(config.databaseUrl, { log: (m) => log.info(m) });
   log.info({ applied: applied.length, ms: Date.now() - t0 }, 'projection database ready');
+  await ensureHousekeepingSchedule(config, log);
   const worker = await createServiceWorker(config, log);
   let stopping = false;
   const stop = (signal: string) => {
@@ -27,4 +30,15 @@ export async function runService(config: Config, log: Logger): Promise<void> {
   );
   await worker.run();
   log.info('stopped');
+}
+
+/** Creates or updates the `rmsg-housekeeping` Schedule; a bad cron fails the start, not 3 a.m. */
+async function ensureHousekeepingSchedule(config: Config, log: Logger): Promise<void> {
+  const client = await connectTemporalClient(config.temporal);
+  try {
+    const { scheduleId, created } = await ensureSchedules(client, config);
+    log.info({ scheduleId, created, ...config.housekeeping }, 'housekeeping schedule ready');
+  } finally {
+    await client.connection.close();
+  }
 }

@@ -9,7 +9,19 @@ describe('npm run bench (smoke, no timing assertions)', () => {
   it('runs end to end on the real stack and writes a result with every part measured', async () => {
     const { stdout } = await run(
       process.execPath,
-      ['--import', 'tsx', 'bench/run.ts', '--messages', '20', '--concurrency', '8', '--sample', '3', '--mode', 'prepare-confirm'],
+      [
+        '--import',
+        'tsx',
+        'bench/run.ts',
+        '--messages',
+        '20',
+        '--concurrency',
+        '8',
+        '--sample',
+        '3',
+        '--mode',
+        'prepare-confirm',
+      ],
       { timeout: 170_000, env: { ...process.env, RMSG_LOG_LEVEL: 'warn' } },
     );
     const file = /written (\S+\.json)/.exec(stdout)?.[1];
@@ -19,7 +31,13 @@ describe('npm run bench (smoke, no timing assertions)', () => {
     expect(result.latencyMs.confirmToFinished.count).toBe(20);
     expect(result.temporal.sampled).toBe(3);
     expect(result.temporal.actionsPerMessage).toBeGreaterThan(0);
-    expect(result.processes.map((p: { name: string }) => p.name)).toEqual(['worker', 'temporal', 'proxy', 'namesrv', 'mariadb']);
+    expect(result.processes.map((p: { name: string }) => p.name)).toEqual([
+      'worker',
+      'temporal',
+      'proxy',
+      'namesrv',
+      'mariadb',
+    ]);
     expect(result.baselines.map((b: { messages: number }) => b.messages)).toEqual([20, 20]);
   }, 180_000);
 });

@@ -134,9 +134,10 @@ describe('schema.prisma and prisma/migrations agree', () => {
   });
 
   it('has exactly the modelled tables, plus _prisma_migrations', async () => {
-    const [rows] = await conn.query<RowDataPacket[]>('SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [
-      db.name,
-    ]);
+    const [rows] = await conn.query<RowDataPacket[]>(
+      'SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?',
+      [db.name],
+    );
     const expected = [...dmmf.datamodel.models.map(tableOf), '_prisma_migrations'];
     expect(rows.map((r) => r.name).sort()).toEqual(expected.sort());
   });

@@ -1,7 +1,12 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReliableMessageClient } from '../../src/client/index.js';
-import { type ConsumedMessage, type MessageHandler, ReliableConsumer, serveConsumerCheckBack } from '../../src/consumer/index.js';
+import {
+  type ConsumedMessage,
+  type MessageHandler,
+  ReliableConsumer,
+  serveConsumerCheckBack,
+} from '../../src/consumer/index.js';
 import { createPrisma } from '../../src/db/prisma.js';
 import { ackSignal, type MessageState, workflowIdForKey } from '../../workflows/definitions.js';
 import { type BusinessDb, createBusinessDb } from '../helpers/business-db.js';
@@ -37,7 +42,12 @@ afterAll(async () => {
   await prisma.$disconnect();
 });
 
-async function startConsumer(group: string, topic: string, handler: MessageHandler, extra: { tags?: string[]; idempotent?: boolean } = {}) {
+async function startConsumer(
+  group: string,
+  topic: string,
+  handler: MessageHandler,
+  extra: { tags?: string[]; idempotent?: boolean } = {},
+) {
   const consumer = await ReliableConsumer.start({
     group,
     topic,
@@ -59,16 +69,20 @@ async function startConsumer(group: string, topic: string, handler: MessageHandl
 function recordingHandler(calls: ConsumedMessage[], failFirst = 0): MessageHandler {
   return async (m, ctx) => {
     calls.push(m);
-    if (calls.filter((c) => c.key === m.key).length <= failFirst) throw new Error(`stock service busy (call ${calls.length})`);
-    await (ctx.conn ?? stock.pool).query('INSERT INTO effects (message_key, consumer_group) VALUES (?, ?)', [m.key, ctx.group]);
+    if (calls.filter((c) => c.key === m.key).length <= failFirst)
+      throw new Error(`stock service busy (call ${calls.length})`);
+    await (ctx.conn ?? stock.pool).query('INSERT INTO effects (message_key, consumer_group) VALUES (?, ?)', [
+      m.key,
+      ctx.group,
+    ]);
   };
 }
 
 async function effects(key: string, group: string): Promise<number> {
-  const [rows] = await stock.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM effects WHERE message_key = ? AND consumer_group = ?', [
-    key,
-    group,
-  ]);
+  const [rows] = await stock.pool.query<RowDataPacket[]>(
+    'SELECT COUNT(*) AS n FROM effects WHERE message_key = ? AND consumer_group = ?',
+    [key, group],
+  );
   return Number(rows[0]?.n);
 }
 
@@ -99,7 +113,9 @@ describe('downstream', () => {
     expect(s.deliveries.map((d) => d.group)).toEqual([matching]);
     expect(delivery(s, matching)).toMatchObject({ status: 'CONSUMED', sendCount: 1 });
     expect(delivery(s, matching)?.receiveCount).toBeGreaterThanOrEqual(1);
-    expect(calls.map((c) => [c.key, c.body, c.tag, c.properties])).toEqual([[key, '{"sku":"A","qty":1}', 'created', { region: 'eu' }]]);
+    expect(calls.map((c) => [c.key, c.body, c.tag, c.properties])).toEqual([
+      [key, '{"sku":"A","qty":1}', 'created', { region: 'eu' }],
+    ]);
     expect(excludedCalls).toHaveLength(0);
     expect(await effects(key, matching)).toBe(1);
     const row = await prisma.delivery.findUniqueOrThrow({
@@ -205,7 +221,10 @@ describe('downstream', () => {
       log: testLogger,
     });
     const key = uniqueId('order');
-    await stock.pool.query('INSERT INTO rmsg_consumed_message (message_key, consumer_group) VALUES (?, ?)', [key, group]);
+    await stock.pool.query('INSERT INTO rmsg_consumed_message (message_key, consumer_group) VALUES (?, ?)', [
+      key,
+      group,
+    ]);
     await client.send({ key, topic, body: 'x' });
     const s = await finished(key);
     await checkBack.stop();
@@ -227,7 +246,9 @@ describe('downstream', () => {
     await eventually(async () => ((await client.get(key)).sendCount >= 3 ? true : undefined), 20_000, 'two resends');
     expect(fastCalls).toHaveLength(1); // resends were for the slow group only; no idempotency table hid them
     const events = await eventsOf(key);
-    expect(events.filter((e) => e.type === 'RESENT').every((e) => (e.detail as { groups: string[] }).groups.join() === slow)).toBe(true);
+    expect(
+      events.filter((e) => e.type === 'RESENT').every((e) => (e.detail as { groups: string[] }).groups.join() === slow),
+    ).toBe(true);
     expect(slowCalls.length).toBeGreaterThanOrEqual(2);
   });
 

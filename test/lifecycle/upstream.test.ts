@@ -106,7 +106,11 @@ describe('upstream: prepare, confirm, cancel', () => {
     expect(row.status).toBe('SENDING');
     expect(row.deliveries).toMatchObject([{ consumerGroup: subscriber, status: 'PENDING', sendCount: 1 }]);
 
-    const published = await eventually(async () => probe.forKey(key).length > 0 && probe.forKey(key), 15_000, 'message on the topic');
+    const published = await eventually(
+      async () => probe.forKey(key).length > 0 && probe.forKey(key),
+      15_000,
+      'message on the topic',
+    );
     expect(published[0]?.tag).toBe('created');
     expect(published[0]?.body.toString()).toBe('{"order":1}');
     expect(published[0]?.properties.get(MessageProperty.groups)).toBe(subscriber);
@@ -158,7 +162,9 @@ describe('upstream: prepare, confirm, cancel', () => {
   it('rejects bad input with an error naming the field, and writes nothing', async () => {
     const c = await newClient();
     const key = uniqueId('bad');
-    await expect(c.prepare({ key: '', topic, body: 'x' })).rejects.toThrow(new ValidationError('key', 'must not be empty'));
+    await expect(c.prepare({ key: '', topic, body: 'x' })).rejects.toThrow(
+      new ValidationError('key', 'must not be empty'),
+    );
     await expect(c.prepare({ key, topic: '', body: 'x' } as never)).rejects.toThrow(/^topic /);
     await expect(c.prepare({ key, body: 'x' } as never)).rejects.toThrow(/^topic is required/);
     await expect(c.prepare({ key, topic, body: 'x'.repeat(5_000_000) })).rejects.toThrow(/^body must be at most/);

@@ -14,7 +14,10 @@ const timings: Timings = {
   checkBackTimeoutMs: 1000,
 };
 const spec = { key: 'k1', topic: 't', body: 'b', producerGroup: 'p' };
-const tracked = (confirmed = false): M.Tracked => ({ state: M.initialState(spec, timings, 0, confirmed), unsynced: [] });
+const tracked = (confirmed = false): M.Tracked => ({
+  state: M.initialState(spec, timings, 0, confirmed),
+  unsynced: [],
+});
 
 describe('message state transitions', () => {
   it('confirm moves WAITING_CONFIRM to SENDING once, with one event', () => {

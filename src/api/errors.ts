@@ -1,0 +1,97 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { InvalidTransitionError, MessageNotFoundError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { toValidationError } from '../message-spec.js';
+
+/** Every error the API answers, as JSON: a stable code, a message naming the field, and the field. */
+export interface ErrorBody {
+  code: string;
+  message: string;
+  field?: string;
+}
+
+/** An error with its own HTTP status (auth, a missing registration, ...). */
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Where a request part failed validation; a failure of the part as a whole is named after it. */
+export type RequestPart = 'params' | 'query' | 'requestBody';
+
+/**
+ * A zod failure as a ValidationError naming the field. An unknown field is named itself (not its
+ * parent), so `{"bogus": 1}` answers `field: "bogus"`.
+ */
+export function validationErrorOf(error: z.ZodError, part: RequestPart): ValidationError {
+  const issue = error.issues[0];
+  if (issue?.code === 'unrecognized_keys') {
+    const field = [...issue.path, issue.keys[0]].join('.');
+    const others = issue.keys.slice(1);
+    return new ValidationError(field, `is not a known field${others.length ? ` (nor ${others.join(', ')})` : ''}`);
+  }
+  if (issue?.path.length === 0)
+    return new ValidationError(part, issue.code === 'invalid_type' ? 'must be a JSON object' : issue.message);
+  return toValidationError(error);
+}
+
+/** Fastify's own request errors (body parsing, limits), mapped to the same shape. */
+const FASTIFY_ERRORS: Record<string, (err: FastifyError) => [number, ErrorBody]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: (err) => [
+    413,
+    {
+      code: 'PAYLOAD_TOO_LARGE',
+      field: 'requestBody',
+      message: `requestBody must be at most ${bodyLimitOf(err)} bytes`,
+    },
+  ],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => [
+    415,
+    { code: 'UNSUPPORTED_MEDIA_TYPE', field: 'content-type', message: 'content-type must be application/json' },
+  ],
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => [
+    400,
+    { code: 'VALIDATION_FAILED', field: 'requestBody', message: 'requestBody must not be empty with a JSON content-type' },
+  ],
+  FST_ERR_CTP_INVALID_JSON_BODY: (err) => [
+    400,
+    { code: 'VALIDATION_FAILED', field: 'requestBody', message: `requestBody must be valid JSON: ${err.message}` },
+  ],
+};
+
+function bodyLimitOf(err: FastifyError): string {
+  return /\d+/.exec(err.message)?.[0] ?? 'the limit of';
+}
+
+/** Maps any thrown error to a status and an ErrorBody; unexpected ones are logged and answered 500. */
+export function toHttpError(err: unknown, log: Logger): [number, ErrorBody] {
+  if (err instanceof ValidationError) return [400, { code: err.code, message: err.message, field: err.field }];
+  if (err instanceof MessageNotFoundError) return [404, { code: err.code, message: err.message, field: 'key' }];
+  if (err instanceof InvalidTransitionError) return [409, { code: err.code, message: err.message, field: 'key' }];
+  if (err instanceof ApiError) return [err.statusCode, { code: err.code, message: err.message, field: err.field }];
+  const fe = err as Partial<FastifyError>;
+  const known = fe.code ? FASTIFY_ERRORS[fe.code] : undefined;
+  if (known) return known(fe as FastifyError);
+  if (typeof fe.statusCode === 'number' && fe.statusCode < 500) {
+    return [fe.statusCode, { code: 'BAD_REQUEST', field: 'requestBody', message: `request ${fe.message}` }];
+  }
+  log.error({ err }, 'API request failed');
+  const message = err instanceof Error ? err.message : String(err);
+  return [500, { code: 'INTERNAL_ERROR', message: `internal error: ${message}` }];
+}
+
+export function errorHandler(log: Logger) {
+  return (err: unknown, _req: FastifyRequest, reply: FastifyReply) => {
+    const [status, body] = toHttpError(err, log);
+    if (status === 401) void reply.header('www-authenticate', 'Bearer');
+    return reply.code(status).send(body);
+  };
+}

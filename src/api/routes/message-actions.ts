@@ -1,0 +1,81 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { ackSignal, workflowIdForKey } from '../../../workflows/definitions.js';
+import { cancelMessage, confirmMessage, getMessageState, resendMessage } from '../../client/message-ops.js';
+import type { ApiDeps } from '../deps.js';
+import { type AnyRoute, type ResponseSpec, route } from '../route.js';
+import { errorSchema, keyParams, notFound, writeErrors } from '../schemas/common.js';
+import { ackBody, ackResponse, cancelBody, messageStateSchema } from '../schemas/messages.js';
+
+const transition = (what: string): Record<number, ResponseSpec> => ({
+  200: { description: `The message's state after ${what}`, schema: messageStateSchema },
+  ...writeErrors,
+  ...notFound,
+  409: { description: `The message's state does not allow ${what} (INVALID_TRANSITION)`, schema: errorSchema },
+});
+
+/**
+ * Confirm, cancel, resend and acks: any-language producers and consumers, and operators. Calls made
+ * here are recorded as the producer's (confirm, cancel) like the SDK's, so check-back and HTTP agree.
+ */
+export function messageActionRoutes({ temporal }: ApiDeps): AnyRoute[] {
+  return [
+    route({
+      method: 'POST',
+      path: '/v1/messages/{key}/confirm',
+      access: 'write',
+      tag: 'messages',
+      summary: 'Confirm: the business happened; publish. Idempotent; 409 after cancel',
+      params: keyParams,
+      responses: transition('confirm'),
+      handler: ({ params }) => confirmMessage(temporal, params.key, 'producer'),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/messages/{key}/cancel',
+      access: 'write',
+      tag: 'messages',
+      summary: 'Cancel: the business did not happen; never publish. Idempotent; 409 once confirmed',
+      params: keyParams,
+      body: cancelBody,
+      responses: transition('cancel'),
+      handler: ({ params, body }) => cancelMessage(temporal, params.key, 'producer', body.reason),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/messages/{key}/resend',
+      access: 'write',
+      tag: 'messages',
+      summary: 'Operator resend: a DEAD message gets a fresh send budget; a SENDING one is resent now',
+      params: keyParams,
+      responses: transition('resend'),
+      handler: ({ params }) => resendMessage(temporal, params.key),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/messages/{key}/acks',
+      access: 'write',
+      tag: 'messages',
+      summary: "A consumer group's report: RECEIVED, CONSUMED or FAILED (with its error)",
+      params: keyParams,
+      body: ackBody,
+      responses: {
+        202: { description: 'Passed to the message', schema: ackResponse },
+        200: { description: 'The message is closed; the ack changes nothing', schema: ackResponse },
+        ...writeErrors,
+        ...notFound,
+      },
+      handler: async ({ params, body }, _req, reply) => {
+        try {
+          await temporal.workflow.getHandle(workflowIdForKey(params.key)).signal(ackSignal, body);
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+          // Closed (its state is final) or never existed (404 from the query).
+          const state = await getMessageState(temporal, params.key);
+          return { accepted: false, status: state.status };
+        }
+        reply.code(202);
+        return { accepted: true };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,73 @@
+import { confirmMessage } from '../../client/message-ops.js';
+import { startMessage } from '../../client/start-message.js';
+import { MessageNotFoundError } from '../../errors.js';
+import type { MessageSpecInput } from '../../message-spec.js';
+import type { ApiDeps } from '../deps.js';
+import { listMessages } from '../message-list.js';
+import { archivedDetail, messageDetail } from '../message-view.js';
+import { type AnyRoute, route } from '../route.js';
+import { errors, keyParams, notFound, writeErrors } from '../schemas/common.js';
+import {
+  createMessageBody,
+  createMessageResponse,
+  listQuery,
+  messageDetailView,
+  messagePage,
+} from '../schemas/messages.js';
+
+/** Prepare or send a message, read one, list them. */
+export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[] {
+  return [
+    route({
+      method: 'POST',
+      path: '/v1/messages',
+      access: 'write',
+      tag: 'messages',
+      summary: 'Prepare a message (or send it with confirm: true)',
+      description:
+        'Idempotent by key: a second call with a key registers nothing new (201 first, then 200). With ' +
+        '`confirm: true` the message is confirmed too, also when it already existed.',
+      body: createMessageBody,
+      responses: {
+        201: { description: 'Registered', schema: createMessageResponse },
+        200: { description: 'A message with this key already existed', schema: createMessageResponse },
+        ...writeErrors,
+        409: { description: 'confirm: true for a message already cancelled', schema: errors[400].schema },
+      },
+      handler: async ({ body }, _req, reply) => {
+        const { confirm = false, ...spec } = body;
+        const result = await startMessage(temporal, config.temporal.taskQueue, spec as MessageSpecInput, confirm);
+        if (confirm && !result.created) await confirmMessage(temporal, spec.key, 'producer');
+        reply.code(result.created ? 201 : 200);
+        return { ...result, confirmed: confirm };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/messages/{key}',
+      access: 'read',
+      tag: 'messages',
+      summary: 'A message with its deliveries and events (from the archive once housekept)',
+      params: keyParams,
+      responses: { 200: { description: 'The message', schema: messageDetailView }, ...errors, ...notFound },
+      handler: async ({ params }) => {
+        const include = { deliveries: { orderBy: { consumerGroup: 'asc' } }, events: { orderBy: { seq: 'asc' } } } as const;
+        const row = await prisma.message.findUnique({ where: { key: params.key }, include });
+        if (row) return messageDetail(row);
+        const archived = await prisma.messageArchive.findUnique({ where: { key: params.key } });
+        if (archived) return archivedDetail(archived);
+        throw new MessageNotFoundError(params.key);
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/messages',
+      access: 'read',
+      tag: 'messages',
+      summary: 'Messages newest first, filtered, one page at a time',
+      query: listQuery,
+      responses: { 200: { description: 'One page', schema: messagePage }, ...errors },
+      handler: ({ query }) => listMessages(prisma, query),
+    }),
+  ];
+}

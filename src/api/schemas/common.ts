@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { messageKeySchema } from '../../message-spec.js';
+
+/** Topic and group names: what RocketMQ accepts (as the message spec checks them). */
+export const nameSchema = z
+  .string({ error: 'is required and must be a string' })
+  .regex(/^[a-zA-Z0-9_%|-]{1,127}$/, 'must be 1-127 of [a-zA-Z0-9_-]');
+
+export const errorSchema = z
+  .object({
+    code: z.string().meta({ description: 'Stable error code, e.g. VALIDATION_FAILED, MESSAGE_NOT_FOUND' }),
+    message: z.string().meta({ description: 'Names the field and the rule it broke' }),
+    field: z.string().optional(),
+  })
+  .meta({ description: 'Every error the API answers' });
+
+export const keyParams = z.object({ key: messageKeySchema });
+
+/** Timestamps are ISO 8601 strings (UTC) in every response. */
+export const isoDate = z.string().meta({ format: 'date-time' });
+export const isoDateOrNull = isoDate.nullable();
+
+/** The usual error responses of a route, to spread into its `responses`. */
+export const errors = {
+  400: { description: 'Invalid input; `field` names it', schema: errorSchema },
+  401: { description: 'Missing or invalid bearer token', schema: errorSchema },
+};
+export const writeErrors = {
+  ...errors,
+  403: { description: 'The read token cannot call a write route', schema: errorSchema },
+};
+export const notFound = { 404: { description: 'No such message or registration', schema: errorSchema } };

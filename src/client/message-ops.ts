@@ -1,0 +1,78 @@
+import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  cancelUpdate,
+  confirmUpdate,
+  FailureType,
+  type MessageState,
+  resendUpdate,
+  stateQuery,
+  workflowIdForKey,
+} from '../../workflows/definitions.js';
+import { InvalidTransitionError, MessageNotFoundError } from '../errors.js';
+import { parseMessageKey } from '../message-spec.js';
+
+/**
+ * Operations on an existing message by key, with the workflow's failures mapped to the shared errors
+ * (MessageNotFoundError, InvalidTransitionError). The SDK and the HTTP API both use these.
+ */
+
+type Actor = 'producer' | 'operator';
+
+/** The message's whole state, with its deliveries (also of a closed workflow). */
+export async function getMessageState(temporal: Client, key: string): Promise<MessageState> {
+  parseMessageKey(key);
+  try {
+    return await temporal.workflow.getHandle(workflowIdForKey(key)).query(stateQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new MessageNotFoundError(key);
+    throw err;
+  }
+}
+
+/** Publish it. Idempotent; an InvalidTransitionError after cancel. */
+export function confirmMessage(temporal: Client, key: string, by: Actor): Promise<MessageState> {
+  return updateMessage(temporal, key, 'confirm', (h) => h.executeUpdate(confirmUpdate, { args: [{ by }] }), [
+    'SENDING',
+    'FINISHED',
+  ]);
+}
+
+/** Never publish it. Idempotent; an InvalidTransitionError once confirmed. */
+export function cancelMessage(temporal: Client, key: string, by: Actor, reason?: string): Promise<MessageState> {
+  return updateMessage(temporal, key, 'cancel', (h) => h.executeUpdate(cancelUpdate, { args: [{ by, reason }] }), [
+    'CANCELLED',
+  ]);
+}
+
+/** Operator resend: a DEAD message gets a fresh send budget; a SENDING one is resent now. */
+export function resendMessage(temporal: Client, key: string): Promise<MessageState> {
+  return updateMessage(temporal, key, 'resend', (h) => h.executeUpdate(resendUpdate), []);
+}
+
+async function updateMessage(
+  temporal: Client,
+  key: string,
+  action: string,
+  call: (h: ReturnType<Client['workflow']['getHandle']>) => Promise<MessageState>,
+  closedOk: MessageState['status'][],
+): Promise<MessageState> {
+  parseMessageKey(key);
+  const handle = temporal.workflow.getHandle(workflowIdForKey(key));
+  try {
+    return await call(handle);
+  } catch (err) {
+    if (
+      err instanceof WorkflowUpdateFailedError &&
+      err.cause instanceof ApplicationFailure &&
+      err.cause.type === FailureType.invalidTransition
+    ) {
+      throw new InvalidTransitionError(key, err.cause.message);
+    }
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    // Not running: either it never existed, or it closed (FINISHED/CANCELLED) and its state is final.
+    const state = await getMessageState(temporal, key);
+    if (closedOk.includes(state.status)) return state;
+    throw new InvalidTransitionError(key, `message ${key} is ${state.status}; it cannot be given ${action}`);
+  }
+}
