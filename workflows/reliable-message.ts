@@ -185,7 +185,7 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
         await waitUntil(() => s().status !== 'DEAD' || M.allConsumed(s()));
         continue;
       }
-      const due = s().nextResendAt === undefined || now() >= s().nextResendAt!;
+      const due = now() >= (s().nextResendAt ?? 0);
       if (!due) {
         await waitUntil(() => M.allConsumed(s()) || s().status !== 'SENDING', s().nextResendAt);
         continue;
