@@ -6,6 +6,7 @@ import { createProjectionActivities } from './projection.js';
 import { createPublishActivities } from './publish.js';
 import { createRegistrationActivities } from './registration.js';
 import { createSubscriberActivities } from './subscribers.js';
+import { resolveTimings } from './timings.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -20,7 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHousekeepingActivities(deps),
     /** The message's timings: the global defaults with its own overrides on top. */
     async resolveTimings(overrides: Partial<Timings>): Promise<Timings> {
-      return { ...deps.config.timings, ...overrides };
+      return resolveTimings(deps.config.timings, overrides);
     },
   };
 }

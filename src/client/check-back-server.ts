@@ -1,4 +1,4 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool } from 'mysql2/promise';
 import {
   type CheckBackAnswer,
   PRODUCER_CHECK_BACK_ACTIVITY,
@@ -6,6 +6,7 @@ import {
   type Registration,
 } from '../../workflows/definitions.js';
 import { checkRetention, startPurgeTimer } from '../local-table-purge.js';
+import { rowExistsAfterWriters } from '../locking-read.js';
 import type { Logger } from '../logger.js';
 import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-back-worker.js';
 import { ensureLocalMessageTable, LOCAL_MESSAGE_TABLE, purgeLocalMessages } from './local-transaction.js';
@@ -62,19 +63,9 @@ export async function serveProducerCheckBack(opts: {
 async function localTableCheckBack(pool: Pool): Promise<CheckBackHandler> {
   await ensureLocalMessageTable(pool);
   return async (key) => {
-    const conn = await pool.getConnection();
-    try {
-      await conn.query('SET SESSION innodb_lock_wait_timeout = 5');
-      const [rows] = await conn.query<RowDataPacket[]>(
-        `SELECT 1 FROM ${LOCAL_MESSAGE_TABLE} WHERE message_key = ? LOCK IN SHARE MODE`,
-        [key],
-      );
-      return rows.length > 0 ? 'COMMIT' : 'ROLLBACK';
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ER_LOCK_WAIT_TIMEOUT') return 'UNKNOWN';
-      throw err;
-    } finally {
-      conn.release();
-    }
+    const found = await rowExistsAfterWriters(pool, `SELECT 1 FROM ${LOCAL_MESSAGE_TABLE} WHERE message_key = ?`, [
+      key,
+    ]);
+    return found === 'TIMEOUT' ? 'UNKNOWN' : found ? 'COMMIT' : 'ROLLBACK';
   };
 }

@@ -1,6 +1,7 @@
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { ConsumerCheckBackAnswer } from '../../workflows/definitions.js';
 import { deleteOlderThan } from '../local-table-purge.js';
+import { rowExistsAfterWriters } from '../locking-read.js';
 
 /** The SDK's table in the consumer's business database: (key, group) pairs whose effect committed. */
 export const CONSUMED_TABLE = 'rmsg_consumed_message';
@@ -49,22 +50,10 @@ export async function claimConsumption(conn: PoolConnection, key: string, group:
  * a transaction still in flight is waited for rather than answered NOT_CONSUMED.
  */
 export async function wasConsumed(pool: Pool, key: string, group: string): Promise<ConsumerCheckBackAnswer> {
-  const conn = await pool.getConnection();
-  try {
-    await conn.query('SET SESSION innodb_lock_wait_timeout = 5');
-    const [rows] = await conn.query<RowDataPacket[]>(
-      `SELECT 1 FROM ${CONSUMED_TABLE} WHERE message_key = ? AND consumer_group = ? LOCK IN SHARE MODE`,
-      [key, group],
-    );
-    return rows.length > 0 ? 'CONSUMED' : 'NOT_CONSUMED';
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ER_LOCK_WAIT_TIMEOUT') return 'UNKNOWN';
-    throw err;
-  } finally {
-    // The connection goes back to the user's pool: leave its session as it was (the server default).
-    await conn.query('SET SESSION innodb_lock_wait_timeout = DEFAULT').then(
-      () => conn.release(),
-      () => conn.destroy(),
-    );
-  }
+  const found = await rowExistsAfterWriters(
+    pool,
+    `SELECT 1 FROM ${CONSUMED_TABLE} WHERE message_key = ? AND consumer_group = ?`,
+    [key, group],
+  );
+  return found === 'TIMEOUT' ? 'UNKNOWN' : found ? 'CONSUMED' : 'NOT_CONSUMED';
 }

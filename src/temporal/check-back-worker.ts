@@ -33,12 +33,22 @@ export async function serveCheckBackActivity(opts: {
       },
     },
   });
-  const running = worker.run().finally(() => connection.close());
-  await opts.register();
-  return {
-    async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-    },
+  // A fatal worker error is logged here rather than left as an unhandled rejection that ends the process.
+  const running = worker
+    .run()
+    .catch((err: unknown) =>
+      opts.log.error({ err, taskQueue: opts.taskQueue }, 'check-back worker stopped with an error'),
+    )
+    .finally(() => connection.close());
+  const stop = async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
   };
+  try {
+    await opts.register();
+  } catch (err) {
+    await stop(); // nothing may keep the process alive after a failed start
+    throw err;
+  }
+  return { stop };
 }

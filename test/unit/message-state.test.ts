@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { resolveTimings } from '../../activities/timings.js';
 import type { Timings } from '../../workflows/definitions.js';
 import * as M from '../../workflows/message-state.js';
 
@@ -97,5 +98,27 @@ describe('backoff', () => {
     M.published(t, 100, ['a'], 'm1', 500);
     expect(t.state.nextResendAt).toBe(100 + 500 + 1000);
     expect(t.state.deliveries[0]).toMatchObject({ sendCount: 1, lastSentAt: 100 });
+  });
+});
+
+describe('timings resolution', () => {
+  it('raises a cap that a per-message first interval exceeds, so the override is not cut short', () => {
+    const resolved = resolveTimings(timings, { resendAfterMs: 20_000, checkBackAfterMs: 9000 });
+    expect(resolved).toMatchObject({
+      resendAfterMs: 20_000,
+      maxResendIntervalMs: 20_000,
+      maxCheckBackIntervalMs: 9000,
+    });
+    expect(resolveTimings(timings, {}).maxResendIntervalMs).toBe(3000);
+  });
+});
+
+describe('late receipts', () => {
+  it('a copy received after DEAD is counted but the delivery stays DEAD', () => {
+    const t = tracked(true);
+    M.snapshotSubscribers(t, 1, ['a']);
+    M.markDead(t, 2, 'UNCONSUMED');
+    M.applyAck(t, 3, { group: 'a', status: 'RECEIVED' });
+    expect(t.state.deliveries[0]).toMatchObject({ status: 'DEAD', receiveCount: 1 });
   });
 });
