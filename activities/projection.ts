@@ -1,6 +1,6 @@
+import { observeEvents } from '../src/metrics.js';
 import type { MessageEvent, MessageSpec, MessageState } from '../workflows/definitions.js';
 import { workflowIdForKey } from '../workflows/definitions.js';
-import { observeEvents } from '../src/metrics.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface SyncProjectionInput {

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { InvalidTransitionError, MessageNotFoundError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { toValidationError } from '../message-spec.js';
+import { MAX_REQUEST_BYTES } from './limits.js';
 
 /** Every error the API answers, as JSON: a stable code, a message naming the field, and the field. */
 export interface ErrorBody {
@@ -45,12 +46,12 @@ export function validationErrorOf(error: z.ZodError, part: RequestPart): Validat
 
 /** Fastify's own request errors (body parsing, limits), mapped to the same shape. */
 const FASTIFY_ERRORS: Record<string, (err: FastifyError) => [number, ErrorBody]> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: (err) => [
+  FST_ERR_CTP_BODY_TOO_LARGE: () => [
     413,
     {
       code: 'PAYLOAD_TOO_LARGE',
       field: 'requestBody',
-      message: `requestBody must be at most ${bodyLimitOf(err)} bytes`,
+      message: `requestBody must be at most ${MAX_REQUEST_BYTES} bytes`,
     },
   ],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => [
@@ -59,17 +60,17 @@ const FASTIFY_ERRORS: Record<string, (err: FastifyError) => [number, ErrorBody]>
   ],
   FST_ERR_CTP_EMPTY_JSON_BODY: () => [
     400,
-    { code: 'VALIDATION_FAILED', field: 'requestBody', message: 'requestBody must not be empty with a JSON content-type' },
+    {
+      code: 'VALIDATION_FAILED',
+      field: 'requestBody',
+      message: 'requestBody must not be empty with a JSON content-type',
+    },
   ],
   FST_ERR_CTP_INVALID_JSON_BODY: (err) => [
     400,
     { code: 'VALIDATION_FAILED', field: 'requestBody', message: `requestBody must be valid JSON: ${err.message}` },
   ],
 };
-
-function bodyLimitOf(err: FastifyError): string {
-  return /\d+/.exec(err.message)?.[0] ?? 'the limit of';
-}
 
 /** Maps any thrown error to a status and an ErrorBody; unexpected ones are logged and answered 500. */
 export function toHttpError(err: unknown, log: Logger): [number, ErrorBody] {

@@ -5,25 +5,33 @@ import { messageSummary } from './message-view.js';
 import type { listQuery, messagePage } from './schemas/messages.js';
 
 /**
- * Pages through the projection newest first. The cursor is opaque to callers (base64 of the last
- * id shown); paging by id, not by offset, so rows written meanwhile cause neither gaps nor duplicates.
+ * Pages through the projection newest first (by creation time, then id), which the indexes on
+ * (status|topic|producer_group, created_at) serve in order. The cursor is opaque to callers: the last
+ * row's creation time and id, base64url. Paging by position, not offset, so messages created meanwhile
+ * cause neither duplicates nor gaps.
  */
 export async function listMessages(
   prisma: PrismaClient,
   q: z.output<typeof listQuery>,
 ): Promise<z.output<typeof messagePage>> {
+  const after = q.cursor ? decodeCursor(q.cursor) : undefined;
   const where: Prisma.MessageWhereInput = {
     status: q.status,
     topic: q.topic,
     producerGroup: q.producerGroup,
     deliveries: q.consumerGroup ? { some: { consumerGroup: q.consumerGroup } } : undefined,
-    createdAt: q.from || q.to ? { gte: q.from ? new Date(q.from) : undefined, lt: q.to ? new Date(q.to) : undefined } : undefined,
-    id: q.cursor ? { lt: decodeCursor(q.cursor) } : undefined,
+    AND: [
+      q.from ? { createdAt: { gte: new Date(q.from) } } : {},
+      q.to ? { createdAt: { lt: new Date(q.to) } } : {},
+      after
+        ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
+        : {},
+    ],
   };
   // One row more than asked tells whether there is a next page.
   const rows = await prisma.message.findMany({
     where,
-    orderBy: { id: 'desc' },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: q.limit + 1,
     omit: { body: true },
     include: { deliveries: { orderBy: { consumerGroup: 'asc' } } },
@@ -32,16 +40,16 @@ export async function listMessages(
   const last = page.at(-1);
   return {
     items: page.map(messageSummary),
-    nextCursor: rows.length > q.limit && last ? encodeCursor(last.id) : null,
+    nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null,
   };
 }
 
-export function encodeCursor(id: bigint): string {
-  return Buffer.from(id.toString(), 'utf8').toString('base64url');
+export function encodeCursor(row: { createdAt: Date; id: bigint }): string {
+  return Buffer.from(`${row.createdAt.getTime()}.${row.id}`, 'utf8').toString('base64url');
 }
 
-export function decodeCursor(cursor: string): bigint {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[1-9]\d{0,19}$/.test(id)) throw new ValidationError('cursor', 'must be a nextCursor from a previous page');
-  return BigInt(id);
+export function decodeCursor(cursor: string): { createdAt: Date; id: bigint } {
+  const match = /^(\d{1,15})\.([1-9]\d{0,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match?.[1] || !match[2]) throw new ValidationError('cursor', 'must be a nextCursor from a previous page');
+  return { createdAt: new Date(Number(match[1])), id: BigInt(match[2]) };
 }

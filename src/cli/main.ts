@@ -1,25 +1,71 @@
 #!/usr/bin/env node
+import { startApi, untilSignal } from '../api/start.js';
 import { loadConfig } from '../config.js';
 import { logger } from '../logger.js';
 import { runService } from '../worker/run-service.js';
+import { runExampleWhileServing } from './example.js';
+import { ExitCode, exitCodeFor, OPERATOR_COMMANDS } from './operator-commands.js';
 
 const USAGE = `rmsg: the reliable-message service
 
-Usage: rmsg <command>
+Usage: rmsg <command> [options]
+
+Operators (through the HTTP API: RMSG_API_URL, RMSG_API_TOKEN):
+  list [--status S] [--topic T] [--producer-group G] [--consumer-group G]
+       [--from ISO] [--to ISO] [--limit N] [--cursor C] [--json]
+                          messages, newest first
+  show KEY [--json]       state, deliveries, events, and the workflow in Temporal UI
+  resend KEY              a DEAD message gets a fresh send budget
+  confirm KEY             confirm an unconfirmed (or DEAD UNCONFIRMED) message
+  cancel KEY [--reason R] cancel an unconfirmed message
+  stats [--json]          counts by status, topic and consumer group
 
 Processes:
-  start     run the service (worker; later also the HTTP API)
-  worker    run the Temporal worker only
+  start [--example]       the worker and the HTTP API in one process; --example also runs
+                          the order/stock example (what \`npm start\` does)
+  worker                  the Temporal worker only
+  api                     the HTTP API only (RMSG_API_HOST, RMSG_API_PORT, RMSG_API_*_TOKEN)
 
+Exit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 invalid transition, 5 unauthorized.
 Configuration comes from the environment (see src/config.ts and the README).`;
 
 async function main(argv: string[]): Promise<number> {
-  const [command] = argv;
+  const [command, ...args] = argv;
+  const operator = command ? OPERATOR_COMMANDS[command] : undefined;
+  if (operator) {
+    try {
+      await operator(args, loadConfig(), (line) => console.log(line));
+      return ExitCode.ok;
+    } catch (err) {
+      const { code, message } = exitCodeFor(err);
+      console.error(`rmsg ${command}: ${message}`);
+      if (code === ExitCode.usage) console.error('(rmsg --help for usage)');
+      return code;
+    }
+  }
   switch (command) {
-    case 'start':
+    case 'start': {
+      const config = loadConfig();
+      // The API binds first, so a taken port or an unsafe host fails before the worker starts.
+      const api = await startApi(config, logger);
+      void untilSignal(logger).then(() => api.close());
+      if (args.includes('--example')) void runExampleWhileServing(config);
+      try {
+        await runService(config, logger); // returns once a signal has drained the worker
+      } finally {
+        await api.close();
+      }
+      return 0;
+    }
     case 'worker':
       await runService(loadConfig(), logger);
       return 0;
+    case 'api': {
+      const api = await startApi(loadConfig(), logger);
+      await untilSignal(logger);
+      await api.close();
+      return 0;
+    }
     case undefined:
     case '-h':
     case '--help':

@@ -4,7 +4,7 @@ import { cancelMessage, confirmMessage, getMessageState, resendMessage } from '.
 import type { ApiDeps } from '../deps.js';
 import { type AnyRoute, type ResponseSpec, route } from '../route.js';
 import { errorSchema, keyParams, notFound, writeErrors } from '../schemas/common.js';
-import { ackBody, ackResponse, cancelBody, messageStateSchema } from '../schemas/messages.js';
+import { ackBody, ackResponse, cancelBody, confirmBody, messageStateSchema } from '../schemas/messages.js';
 
 const transition = (what: string): Record<number, ResponseSpec> => ({
   200: { description: `The message's state after ${what}`, schema: messageStateSchema },
@@ -14,8 +14,8 @@ const transition = (what: string): Record<number, ResponseSpec> => ({
 });
 
 /**
- * Confirm, cancel, resend and acks: any-language producers and consumers, and operators. Calls made
- * here are recorded as the producer's (confirm, cancel) like the SDK's, so check-back and HTTP agree.
+ * Confirm, cancel, resend and acks: any-language producers and consumers, and operators. Confirm and
+ * cancel are recorded as the producer's (like the SDK's) unless the body says `by: "operator"`.
  */
 export function messageActionRoutes({ temporal }: ApiDeps): AnyRoute[] {
   return [
@@ -26,8 +26,9 @@ export function messageActionRoutes({ temporal }: ApiDeps): AnyRoute[] {
       tag: 'messages',
       summary: 'Confirm: the business happened; publish. Idempotent; 409 after cancel',
       params: keyParams,
+      body: confirmBody,
       responses: transition('confirm'),
-      handler: ({ params }) => confirmMessage(temporal, params.key, 'producer'),
+      handler: ({ params, body }) => confirmMessage(temporal, params.key, body.by ?? 'producer'),
     }),
     route({
       method: 'POST',
@@ -38,7 +39,7 @@ export function messageActionRoutes({ temporal }: ApiDeps): AnyRoute[] {
       params: keyParams,
       body: cancelBody,
       responses: transition('cancel'),
-      handler: ({ params, body }) => cancelMessage(temporal, params.key, 'producer', body.reason),
+      handler: ({ params, body }) => cancelMessage(temporal, params.key, body.by ?? 'producer', body.reason),
     }),
     route({
       method: 'POST',

@@ -51,7 +51,10 @@ export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[]
       params: keyParams,
       responses: { 200: { description: 'The message', schema: messageDetailView }, ...errors, ...notFound },
       handler: async ({ params }) => {
-        const include = { deliveries: { orderBy: { consumerGroup: 'asc' } }, events: { orderBy: { seq: 'asc' } } } as const;
+        const include = {
+          deliveries: { orderBy: { consumerGroup: 'asc' } },
+          events: { orderBy: { seq: 'asc' } },
+        } as const;
         const row = await prisma.message.findUnique({ where: { key: params.key }, include });
         if (row) return messageDetail(row);
         const archived = await prisma.messageArchive.findUnique({ where: { key: params.key } });

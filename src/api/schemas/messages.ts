@@ -17,7 +17,17 @@ export const createMessageResponse = z.object({
   confirmed: z.boolean(),
 });
 
-export const cancelBody = z.object({ reason: z.string().max(500, 'must be at most 500 characters').optional() }).strict();
+/** Who asks, for the audit trail: the producer (default, as the SDK) or an operator. */
+const actor = z
+  .enum(['producer', 'operator'], { error: 'must be producer or operator' })
+  .optional()
+  .meta({ description: 'Recorded in the event; default producer' });
+
+export const confirmBody = z.object({ by: actor }).strict();
+
+export const cancelBody = z
+  .object({ reason: z.string().max(500, 'must be at most 500 characters').optional(), by: actor })
+  .strict();
 
 export const ackBody = z
   .object({
@@ -28,7 +38,9 @@ export const ackBody = z
   .strict();
 
 export const ackResponse = z.object({
-  accepted: z.boolean().meta({ description: 'false: the message is closed (its state is final); the ack changes nothing' }),
+  accepted: z
+    .boolean()
+    .meta({ description: 'false: the message is closed (its state is final); the ack changes nothing' }),
   status: z.enum(MESSAGE_STATUSES).optional(),
 });
 

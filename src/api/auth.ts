@@ -1,0 +1,42 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import { ApiError } from './errors.js';
+
+/** True when no token is configured: the API is then open, and only ever bound to loopback. */
+export function authDisabled(api: Config['api']): boolean {
+  return !api.readToken && !api.writeToken;
+}
+
+/** Compares digests, so neither the length nor the content of a token leaks through timing. */
+function same(given: string, expected: string | undefined): boolean {
+  if (!expected) return false;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/**
+ * Bearer-token check by the route's access: `open` routes pass; `read` takes the read or the write
+ * token; `write` takes only the write token. Unknown routes count as `read`, so they do not reveal
+ * which paths exist to callers without a token.
+ */
+export function authHook(api: Config['api']) {
+  return async (req: FastifyRequest): Promise<void> => {
+    const access = req.routeOptions.config?.access ?? 'read';
+    if (access === 'open' || authDisabled(api)) return;
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match?.[1]) throw new ApiError(401, 'UNAUTHORIZED', 'authorization must be "Bearer <token>"', 'authorization');
+    const token = match[1];
+    const writer = same(token, api.writeToken);
+    if (!writer && !same(token, api.readToken))
+      throw new ApiError(401, 'UNAUTHORIZED', 'authorization token is not valid', 'authorization');
+    if (access === 'write' && !writer)
+      throw new ApiError(
+        403,
+        'FORBIDDEN',
+        'authorization token is read-only; this route needs the write token',
+        'authorization',
+      );
+  };
+}

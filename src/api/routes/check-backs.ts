@@ -1,0 +1,123 @@
+import type { Consumer, PrismaClient, Producer } from '../../db/prisma.js';
+import type { ApiDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { type AnyRoute, route } from '../route.js';
+import { errors, notFound, writeErrors } from '../schemas/common.js';
+import { checkBackBody, checkBackView, groupParams, listOf } from '../schemas/registrations.js';
+
+type Kind = 'producer' | 'consumer';
+type Row = Producer | Consumer;
+type Fields = { checkBackUrl?: string | null };
+
+const view = (r: Row) => ({
+  group: 'producerGroup' in r ? r.producerGroup : r.consumerGroup,
+  checkBackUrl: r.checkBackUrl,
+  checkBackTaskQueue: r.checkBackTaskQueue,
+  ...('lastSeenAt' in r ? { lastSeenAt: r.lastSeenAt?.toISOString() ?? null } : {}),
+  createdAt: r.createdAt.toISOString(),
+  updatedAt: r.updatedAt.toISOString(),
+});
+
+/** The two tables differ only in the name of their key column. */
+function store(prisma: PrismaClient, kind: Kind) {
+  if (kind === 'producer') {
+    return {
+      list: () => prisma.producer.findMany({ orderBy: { producerGroup: 'asc' } }),
+      get: (group: string) => prisma.producer.findUnique({ where: { producerGroup: group } }),
+      upsert: (group: string, data: Fields) =>
+        prisma.producer.upsert({
+          where: { producerGroup: group },
+          create: { producerGroup: group, ...data },
+          update: data,
+        }),
+      remove: (group: string) => prisma.producer.deleteMany({ where: { producerGroup: group } }),
+    };
+  }
+  return {
+    list: () => prisma.consumer.findMany({ orderBy: { consumerGroup: 'asc' } }),
+    get: (group: string) => prisma.consumer.findUnique({ where: { consumerGroup: group } }),
+    upsert: (group: string, data: Fields) =>
+      prisma.consumer.upsert({
+        where: { consumerGroup: group },
+        create: { consumerGroup: group, ...data },
+        update: data,
+      }),
+    remove: (group: string) => prisma.consumer.deleteMany({ where: { consumerGroup: group } }),
+  };
+}
+
+/**
+ * Producers and consumers with their check-back: an HTTP URL (any language) or the task queue their
+ * SDK serves it on. `/v1/producers` and `/v1/consumers` work alike.
+ */
+export function checkBackRoutes({ prisma }: ApiDeps, kind: Kind): AnyRoute[] {
+  const rows = store(prisma, kind);
+  const base = `/v1/${kind}s`;
+  const tag = `${kind}s`;
+  const missing = (group: string) =>
+    new ApiError(404, 'NOT_FOUND', `${kind} group ${group} is not registered`, 'group');
+  const asked =
+    kind === 'producer'
+      ? 'whether the business behind an unconfirmed message happened'
+      : 'whether it consumed a message';
+  return [
+    route({
+      method: 'GET',
+      path: base,
+      access: 'read',
+      tag,
+      summary: `Registered ${kind} groups`,
+      responses: { 200: { description: 'All of them', schema: listOf(checkBackView) }, ...errors },
+      handler: async () => ({ items: (await rows.list()).map(view) }),
+    }),
+    route({
+      method: 'GET',
+      path: `${base}/{group}`,
+      access: 'read',
+      tag,
+      summary: `A ${kind} group`,
+      params: groupParams,
+      responses: { 200: { description: `The ${kind}`, schema: checkBackView }, ...errors, ...notFound },
+      handler: async ({ params }) => {
+        const row = await rows.get(params.group);
+        if (!row) throw missing(params.group);
+        return view(row);
+      },
+    }),
+    route({
+      method: 'PUT',
+      path: `${base}/{group}`,
+      access: 'write',
+      tag,
+      summary: `Register a ${kind} group and its HTTP check-back URL`,
+      description: `The service POSTs {key, group, kind} to the URL to ask ${asked}.`,
+      params: groupParams,
+      body: checkBackBody,
+      responses: {
+        201: { description: 'Registered', schema: checkBackView },
+        200: { description: 'Updated', schema: checkBackView },
+        ...writeErrors,
+      },
+      handler: async ({ params, body }, _req, reply) => {
+        const existed = await rows.get(params.group);
+        const row = await rows.upsert(params.group, body);
+        reply.code(existed ? 200 : 201);
+        return view(row);
+      },
+    }),
+    route({
+      method: 'DELETE',
+      path: `${base}/{group}`,
+      access: 'write',
+      tag,
+      summary: `Forget a ${kind} group and its check-back`,
+      params: groupParams,
+      responses: { 204: { description: 'Removed' }, ...writeErrors, ...notFound },
+      handler: async ({ params }, _req, reply) => {
+        const { count } = await rows.remove(params.group);
+        if (count === 0) throw missing(params.group);
+        return reply.code(204).send();
+      },
+    }),
+  ];
+}

@@ -1,0 +1,63 @@
+import type { Config } from '../config.js';
+
+/** An error answered by the API: its HTTP status and the `{ code, message }` body. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The operator CLI talks to the service's HTTP API, like any other client. */
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  /** RMSG_API_URL (default: the configured host and port) and RMSG_API_TOKEN (default: the configured write, then read token). */
+  static fromConfig(config: Config, env: NodeJS.ProcessEnv = process.env): ApiClient {
+    const host = config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host;
+    const baseUrl = env.RMSG_API_URL ?? `http://${host}:${config.api.port}`;
+    return new ApiClient(
+      baseUrl.replace(/\/$/, ''),
+      env.RMSG_API_TOKEN ?? config.api.writeToken ?? config.api.readToken,
+    );
+  }
+
+  get<T>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
+    const params = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined));
+    return this.request<T>('GET', params.size > 0 ? `${path}?${params}` : path);
+  }
+
+  post<T>(path: string, body: unknown = {}): Promise<T> {
+    return this.request<T>('POST', path, body);
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new ApiError(
+        0,
+        'UNREACHABLE',
+        `cannot reach the API at ${this.baseUrl} (${(err as Error).message}); is \`rmsg start\` running?`,
+      );
+    }
+    const text = await res.text();
+    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (!res.ok) throw new ApiError(res.status, String(json.code ?? 'HTTP_ERROR'), String(json.message ?? text));
+    return json as T;
+  }
+}

@@ -1,0 +1,110 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReliableMessageClient } from '../../src/client/index.js';
+import { type ApiHarness, READ_TOKEN, startApiHarness, WRITE_TOKEN } from '../api/harness.js';
+import { eventually } from '../helpers/service.js';
+import { freshTopic, uniqueId } from '../helpers/stack.js';
+
+const run = promisify(execFile);
+let api: ApiHarness;
+let url: string;
+let client: ReliableMessageClient;
+let topic: string;
+
+/** Runs the real `rmsg` binary against the API; returns its exit code and output. */
+async function rmsg(args: string[], token: string | undefined = WRITE_TOKEN) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['bin/rmsg.js', ...args], {
+      env: { ...process.env, RMSG_API_URL: url, RMSG_API_TOKEN: token ?? '', RMSG_LOG_LEVEL: 'warn' },
+      timeout: 30_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  api = await startApiHarness({ maxSends: 1, resendAfterMs: 500 });
+  url = await api.app.listen({ host: '127.0.0.1', port: 0 });
+  topic = await freshTopic('cli');
+  client = await ReliableMessageClient.connect({
+    temporal: api.config.temporal,
+    taskQueue: api.config.temporal.taskQueue,
+    producerGroup: uniqueId('cli-producer'),
+  });
+});
+
+afterAll(async () => {
+  await client?.close();
+  await api?.stop();
+});
+
+describe('rmsg (the real binary, against the running API)', () => {
+  it('list and show find a message; show links to Temporal UI', async () => {
+    const key = uniqueId('cli');
+    await client.prepare({ key, topic, tag: 'created', body: '{}' });
+    await eventually(
+      async () => (await api.prisma.message.findUnique({ where: { key } })) ?? undefined,
+      10_000,
+      'projection',
+    );
+
+    const list = await rmsg(['list', '--topic', topic], READ_TOKEN);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/KEY\s+STATUS\s+TOPIC/);
+    expect(list.stdout).toContain(key);
+    expect(list.stdout).toContain('WAITING_CONFIRM');
+
+    const show = await rmsg(['show', key], READ_TOKEN);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toContain(`message   ${key}`);
+    expect(show.stdout).toContain(`/workflows/${encodeURIComponent(`rmsg:${key}`)}`);
+    expect(show.stdout).toMatch(/PREPARED/);
+
+    const json = JSON.parse((await rmsg(['show', key, '--json'], READ_TOKEN)).stdout);
+    expect(json).toMatchObject({ key, status: 'WAITING_CONFIRM', topic });
+  });
+
+  it('cancel, then confirm is refused with exit code 4; unknown keys exit 3', async () => {
+    const key = uniqueId('cli');
+    await client.prepare({ key, topic, body: '{}' });
+    const cancel = await rmsg(['cancel', key, '--reason', 'operator says no']);
+    expect(cancel).toMatchObject({ code: 0 });
+    expect(cancel.stdout).toContain(`cancel: ${key} is now CANCELLED`);
+    const confirm = await rmsg(['confirm', key]);
+    expect(confirm.code).toBe(4);
+    expect(confirm.stderr).toMatch(/INVALID_TRANSITION/);
+    expect((await rmsg(['show', uniqueId('missing')], READ_TOKEN)).code).toBe(3);
+  });
+
+  it('resend brings a DEAD message back to SENDING', async () => {
+    const group = uniqueId('cli-group');
+    await client.register({ kind: 'subscription', topic, tagExpression: '*', consumerGroup: group });
+    const key = uniqueId('cli');
+    await client.send({ key, topic, body: '{}' });
+    await eventually(async () => (await client.get(key)).status === 'DEAD', 15_000, 'DEAD');
+    const resend = await rmsg(['resend', key]);
+    expect(resend.code).toBe(0);
+    expect(resend.stdout).toContain(`resend: ${key} is now SENDING`);
+  });
+
+  it('stats prints counts; bad usage, bad input and a bad token have their own exit codes', async () => {
+    const stats = await rmsg(['stats'], READ_TOKEN);
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toMatch(/messages: \d+/);
+    expect(JSON.parse((await rmsg(['stats', '--json'], READ_TOKEN)).stdout).messages.byStatus).toHaveProperty(
+      'FINISHED',
+    );
+    expect((await rmsg(['show'])).code).toBe(2);
+    expect((await rmsg(['list', '--bogus'])).code).toBe(2);
+    const badLimit = await rmsg(['list', '--limit', '0'], READ_TOKEN);
+    expect(badLimit.code).toBe(2);
+    expect(badLimit.stderr).toMatch(/limit/);
+    expect((await rmsg(['list'], 'wrong-token-wrong-token')).code).toBe(5);
+    expect((await rmsg(['resend', 'x'], READ_TOKEN)).code).toBe(5);
+    expect((await rmsg(['nonsense'])).code).toBe(2);
+  });
+});
