@@ -35,6 +35,8 @@ const { values: args } = parseArgs({
     baselines: { type: 'boolean', default: true },
     'no-baselines': { type: 'boolean', default: false },
     'timeout-s': { type: 'string', default: '600' },
+    /** Write a V8 CPU profile of the worker into this folder (open it in Chrome DevTools). */
+    profile: { type: 'string' },
   },
 });
 const messages = positive('messages');
@@ -206,7 +208,8 @@ function stackPid(name: string): number {
 
 /** The service worker as its own process, so its CPU and memory are measured like the others'. */
 async function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
+  const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/cli/main.ts', 'worker'], {
     env: { ...process.env, RMSG_TASK_QUEUE: taskQueue, RMSG_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

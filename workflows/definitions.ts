@@ -142,6 +142,11 @@ export interface Ack {
   status: AckStatus;
   /** The handler's error, with status FAILED. */
   error?: string;
+  /**
+   * With CONSUMED or FAILED: this report also stands for the receipt (the consumer folds RECEIVED into
+   * the outcome of a quick handler, saving a signal and a workflow task per message).
+   */
+  received?: boolean;
 }
 
 export interface CancelRequest {

@@ -166,6 +166,7 @@ export function allConsumed(s: MessageState): boolean {
 
 /** A consumer's report. Late acks (after DEAD) still count; acks from non-subscribers are ignored. */
 export function applyAck(t: Tracked, now: number, ack: Ack): void {
+  if (ack.received && ack.status !== 'RECEIVED') applyAck(t, now, { group: ack.group, status: 'RECEIVED' });
   const d: DeliveryState | undefined = t.state.deliveries.find((x) => x.group === ack.group);
   if (!d) {
     record(t, now, 'ACK_IGNORED', { status: ack.status, reason: 'not a subscriber of this message' }, ack.group);

@@ -61,6 +61,11 @@ export interface ReliableConsumerOptions {
    * renewed while the handler runs, so a slow handler does not get a concurrent duplicate.
    */
   invisibleDurationMs?: number;
+  /**
+   * RECEIVED is reported when a handler is still running after this long (default 1 s); a quicker
+   * handler's CONSUMED or FAILED report stands for the receipt too. 0 reports every receipt at once.
+   */
+  reportReceivedAfterMs?: number;
   log?: Logger;
   /** For tests only: fault injection at points where a real consumer could crash. */
   testHooks?: {
@@ -73,7 +78,9 @@ export interface ReliableConsumerOptions {
 }
 
 type ResolvedOptions = ReliableConsumerOptions &
-  Required<Pick<ReliableConsumerOptions, 'concurrency' | 'retryDelayMs' | 'invisibleDurationMs'>>;
+  Required<
+    Pick<ReliableConsumerOptions, 'concurrency' | 'retryDelayMs' | 'invisibleDurationMs' | 'reportReceivedAfterMs'>
+  >;
 
 const SERVICE_PROPERTIES = new Set<string>(Object.values(MessageProperty));
 /** Long-poll length of one receive: also the longest `stop()` waits for the poll in flight. */
@@ -106,7 +113,13 @@ export class ReliableConsumer {
   ) {}
 
   static async start(options: ReliableConsumerOptions): Promise<ReliableConsumer> {
-    const opts: ResolvedOptions = { concurrency: 8, retryDelayMs: 5000, invisibleDurationMs: 30_000, ...options };
+    const opts: ResolvedOptions = {
+      concurrency: 8,
+      retryDelayMs: 5000,
+      invisibleDurationMs: 30_000,
+      reportReceivedAfterMs: 1000,
+      ...options,
+    };
     validate(opts);
     const log = (opts.log ?? defaultLogger).child({ consumerGroup: opts.group, topic: opts.topic });
     const address = opts.temporal?.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
@@ -244,8 +257,9 @@ export class ReliableConsumer {
     }
     const group = this.opts.group;
     const attempt = view.deliveryAttempt ?? 1;
-    // Reported while the handler runs; awaited before the outcome so the two arrive in order.
-    const received = this.report(key, { group, status: 'RECEIVED' }, log);
+    // RECEIVED is reported only if the handler is still running after a moment; a quick handler's
+    // outcome carries the receipt (one signal and one workflow task per message instead of two).
+    const receipt = this.reportReceivedLater(key, log);
     const lease = this.keepInvisible(view, log);
     try {
       if (view.corrupted) throw new Error('message body failed its checksum (corrupted in transit)');
@@ -254,8 +268,8 @@ export class ReliableConsumer {
       await lease.end();
       const error = err instanceof Error ? err.message : String(err);
       log.warn({ err, attempt, retryInMs: this.opts.retryDelayMs }, 'handler failed; the message comes back');
-      await received;
-      await this.report(key, { group, status: 'FAILED', error: error.slice(0, 1000) }, log);
+      const received = !(await receipt.settle());
+      await this.report(key, { group, status: 'FAILED', error: error.slice(0, 1000), received }, log);
       await this.consumer
         .changeInvisibleDuration(view, this.opts.retryDelayMs)
         .catch((e: unknown) =>
@@ -268,7 +282,7 @@ export class ReliableConsumer {
       // Committed already: a redelivery is skipped as a duplicate with idempotency (at least once without).
       log.warn({ err }, 'broker ack failed after the handler succeeded; the broker will redeliver it');
     });
-    await received;
+    const received = !(await receipt.settle());
     if (this.opts.testHooks?.beforeConsumedReport) {
       try {
         await this.opts.testHooks.beforeConsumedReport(key);
@@ -277,7 +291,7 @@ export class ReliableConsumer {
         return;
       }
     }
-    await this.report(key, { group, status: 'CONSUMED' }, log);
+    await this.report(key, { group, status: 'CONSUMED', received }, log);
     log.debug({ attempt }, 'consumed');
   }
 
@@ -331,6 +345,27 @@ export class ReliableConsumer {
   }
 
   /** Signals the message's workflow; a closed or unknown workflow is logged, never fatal. */
+  /**
+   * Sends RECEIVED once the handler has run for `reportReceivedAfterMs`. `settle()` stops the timer
+   * (or waits for a report already under way) and tells whether RECEIVED was sent.
+   */
+  private reportReceivedLater(key: string, log: Logger): { settle(): Promise<boolean> } {
+    let sent: Promise<void> | undefined;
+    const send = () => {
+      sent = this.report(key, { group: this.opts.group, status: 'RECEIVED' }, log);
+    };
+    const timer = this.opts.reportReceivedAfterMs > 0 ? setTimeout(send, this.opts.reportReceivedAfterMs) : undefined;
+    if (!timer) send();
+    return {
+      async settle() {
+        clearTimeout(timer);
+        if (!sent) return false;
+        await sent;
+        return true;
+      },
+    };
+  }
+
   private async report(key: string, ack: Ack, log: Logger): Promise<void> {
     try {
       await this.temporal.workflow.getHandle(workflowIdForKey(key)).signal(ackSignal, ack);
@@ -358,6 +393,7 @@ function validate(opts: ResolvedOptions): void {
     problems.push('concurrency: must be a positive integer');
   if (!(opts.retryDelayMs >= 0)) problems.push('retryDelayMs: must be >= 0');
   if (!(opts.invisibleDurationMs >= 1000)) problems.push('invisibleDurationMs: must be >= 1000');
+  if (!(opts.reportReceivedAfterMs >= 0)) problems.push('reportReceivedAfterMs: must be >= 0');
   const retentionMs = opts.idempotency?.retentionMs;
   if (retentionMs !== undefined && retentionMs !== false && !(retentionMs > 0))
     problems.push('idempotency.retentionMs: must be a positive number, or false');

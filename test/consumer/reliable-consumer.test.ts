@@ -351,11 +351,16 @@ describe('ReliableConsumer', () => {
     const group = uniqueId('stock');
     const slowBusiness = latch();
     const calls: ConsumedMessage[] = [];
-    await startConsumer(group, topic, async (m, ctx) => {
-      calls.push(m);
-      await slowBusiness.promise;
-      await insertEffect(ctx.conn, m, ctx.group);
-    });
+    await startConsumer(
+      group,
+      topic,
+      async (m, ctx) => {
+        calls.push(m);
+        await slowBusiness.promise;
+        await insertEffect(ctx.conn, m, ctx.group);
+      },
+      { reportReceivedAfterMs: 0 }, // the receipt is reported at once, before DEAD
+    );
     const key = uniqueId('order');
     await client.send({ key, topic, body: 'x', timings: { maxSends: 1, resendAfterMs: 300 } });
     const dead = await withStatus(key, 'DEAD', 10_000);
@@ -455,9 +460,14 @@ describe('ReliableConsumer', () => {
     const topic = await freshTopic('cons');
     const group = uniqueId('stock');
     const calls: ConsumedMessage[] = [];
-    await startConsumer(group, topic, async (m) => {
-      calls.push(m);
-    });
+    await startConsumer(
+      group,
+      topic,
+      async (m) => {
+        calls.push(m);
+      },
+      { reportReceivedAfterMs: 0 }, // both reports are sent (and dropped), not folded into one
+    );
     const publisher = createRocketmqPublisher({ endpoints: testConfig.rocketmq.endpoints, log: testLogger });
     cleanups.push(() => publisher.close());
     const orphan = uniqueId('orphan');

@@ -122,3 +122,13 @@ describe('late receipts', () => {
     expect(t.state.deliveries[0]).toMatchObject({ status: 'DEAD', receiveCount: 1 });
   });
 });
+
+describe('folded receipts', () => {
+  it('a CONSUMED report that stands for the receipt counts it and records both events', () => {
+    const t = tracked(true);
+    M.snapshotSubscribers(t, 1, ['a']);
+    M.applyAck(t, 2, { group: 'a', status: 'CONSUMED', received: true });
+    expect(t.state.deliveries[0]).toMatchObject({ status: 'CONSUMED', receiveCount: 1, receivedAt: 2 });
+    expect(t.unsynced.slice(-2).map((e) => e.type)).toEqual(['RECEIVED', 'CONSUMED']);
+  });
+});
