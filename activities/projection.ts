@@ -1,10 +1,12 @@
 import { observeEvents } from '../src/metrics.js';
-import type { MessageEvent, MessageSpec, MessageState } from '../workflows/definitions.js';
+import type { DeliveryState, MessageEvent, MessageSpec, MessageState } from '../workflows/definitions.js';
 import { workflowIdForKey } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface SyncProjectionInput {
   state: MessageState;
+  /** The deliveries that changed since the last write (all of them on the first). */
+  deliveries: DeliveryState[];
   /** Events appended since the last write. */
   events: MessageEvent[];
   /** Given on the first write only: what the message row is created from. */
@@ -20,7 +22,7 @@ const date = (ms: number | undefined) => (ms === undefined ? null : new Date(ms)
  */
 export function createProjectionActivities({ prisma }: Pick<ActivityDeps, 'prisma'>) {
   return {
-    async syncProjection({ state, events, message }: SyncProjectionInput): Promise<void> {
+    async syncProjection({ state, deliveries, events, message }: SyncProjectionInput): Promise<void> {
       const row = {
         status: state.status,
         deadReason: state.deadReason ?? null,
@@ -61,7 +63,7 @@ export function createProjectionActivities({ prisma }: Pick<ActivityDeps, 'prism
             },
           });
         }
-        for (const d of state.deliveries) {
+        for (const d of deliveries) {
           const fields = {
             status: d.status,
             sendCount: d.sendCount,

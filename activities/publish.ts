@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { MessageProperty } from '../workflows/definitions.js';
+import { MessageProperty, type MessageSpec } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface PublishInput {
@@ -8,6 +8,8 @@ export interface PublishInput {
   groups: string[];
   round: number;
   delayMs?: number;
+  /** The message itself when the workflow still has it; otherwise it is read from the projection. */
+  message?: MessageSpec;
 }
 
 export function createPublishActivities({
@@ -15,16 +17,28 @@ export function createPublishActivities({
   publisher,
   log,
 }: Pick<ActivityDeps, 'prisma' | 'publisher' | 'log'>) {
+  async function readMessage(key: string): Promise<MessageSpec> {
+    const row = await prisma.message.findUnique({ where: { key } });
+    if (!row) throw ApplicationFailure.nonRetryable(`message ${key} has no projection row to publish from`);
+    return {
+      key,
+      topic: row.topic,
+      tag: row.tag ?? undefined,
+      body: row.body,
+      properties: (row.properties as Record<string, string> | null) ?? undefined,
+      producerGroup: row.producerGroup,
+      orderKey: row.orderKey ?? undefined,
+    };
+  }
+
   return {
     /**
-     * Publishes the message (read from its projection, so the body is not repeated in workflow
-     * history) to RocketMQ. Errors propagate and the workflow's retry policy tries again.
+     * Publishes the message to RocketMQ. Errors propagate and the workflow's retry policy tries again.
      */
-    async publishMessage({ key, groups, round, delayMs }: PublishInput): Promise<{ messageId: string }> {
-      const m = await prisma.message.findUnique({ where: { key } });
-      if (!m) throw ApplicationFailure.nonRetryable(`message ${key} has no projection row to publish from`);
+    async publishMessage({ key, groups, round, delayMs, message }: PublishInput): Promise<{ messageId: string }> {
+      const m = message ?? (await readMessage(key));
       const properties: Record<string, string> = {
-        ...((m.properties as Record<string, string> | null) ?? {}),
+        ...(m.properties ?? {}),
         [MessageProperty.key]: key,
         [MessageProperty.groups]: groups.join(','),
         [MessageProperty.round]: String(round),
@@ -32,12 +46,12 @@ export function createPublishActivities({
       };
       const { messageId } = await publisher.publish({
         topic: m.topic,
-        tag: m.tag ?? undefined,
+        tag: m.tag,
         keys: [key],
         body: Buffer.from(m.body, 'utf8'),
         properties,
         delayMs,
-        messageGroup: m.orderKey ?? undefined,
+        messageGroup: m.orderKey,
       });
       log.debug({ messageKey: key, messageId, groups, round }, 'published');
       return { messageId };

@@ -53,6 +53,19 @@ const configSchema = z.object({
       cron: z.string().min(1).default('0 3 * * *'),
     })
     .prefault({}),
+  /** Temporal worker tuning (see `npm run bench`); unset values keep the SDK's defaults. */
+  worker: z
+    .object({
+      /** Workflows kept in memory between tasks; bounds the worker's RSS (an evicted one replays). */
+      maxCachedWorkflows: z.coerce.number().int().nonnegative().optional(),
+      maxConcurrentWorkflowTaskExecutions: z.coerce.number().int().min(2).optional(),
+      maxConcurrentLocalActivityExecutions: z.coerce.number().int().positive().optional(),
+      maxConcurrentActivityTaskExecutions: z.coerce.number().int().positive().optional(),
+      maxConcurrentWorkflowTaskPolls: z.coerce.number().int().positive().optional(),
+      /** Threads running workflow code. */
+      workflowThreadPoolSize: z.coerce.number().int().positive().optional(),
+    })
+    .prefault({}),
   /** The HTTP API (`rmsg api`, `rmsg start`). */
   api: z
     .object({
@@ -99,6 +112,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       retentionMs: env.RMSG_RETENTION_MS,
       archiveBatch: env.RMSG_ARCHIVE_BATCH,
       cron: env.RMSG_HOUSEKEEPING_CRON,
+    },
+    worker: {
+      maxCachedWorkflows: env.RMSG_WORKER_MAX_CACHED_WORKFLOWS,
+      maxConcurrentWorkflowTaskExecutions: env.RMSG_WORKER_MAX_WORKFLOW_TASKS,
+      maxConcurrentLocalActivityExecutions: env.RMSG_WORKER_MAX_LOCAL_ACTIVITIES,
+      maxConcurrentActivityTaskExecutions: env.RMSG_WORKER_MAX_ACTIVITIES,
+      maxConcurrentWorkflowTaskPolls: env.RMSG_WORKER_WORKFLOW_POLLERS,
+      workflowThreadPoolSize: env.RMSG_WORKER_WORKFLOW_THREADS,
     },
     api: {
       host: env.RMSG_API_HOST,

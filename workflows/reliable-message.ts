@@ -78,6 +78,8 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   tracked = t;
   const s = () => t.state;
   let syncedVersion = input.resume ? t.state.version : -1;
+  /** Each delivery as last written, so a sync writes only the deliveries that changed. */
+  const syncedDeliveries = new Map(t.state.deliveries.map((d) => [d.group, JSON.stringify(d)]));
   // The client sets the search attributes at start; upsert only when the status moves on.
   let shownStatus = t.state.status;
   if (!input.resume)
@@ -92,12 +94,15 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
     if (t.state.version === syncedVersion) return;
     const events = t.unsynced.splice(0);
     const version = t.state.version;
+    const changed = t.state.deliveries.filter((d) => syncedDeliveries.get(d.group) !== JSON.stringify(d));
     await local.syncProjection({
       state: t.state,
+      deliveries: changed,
       events,
       message: syncedVersion === -1 ? input.message : undefined,
     });
     syncedVersion = version;
+    for (const d of changed) syncedDeliveries.set(d.group, JSON.stringify(d));
     if (shownStatus !== t.state.status) {
       shownStatus = t.state.status;
       wf.upsertSearchAttributes([{ key: SearchAttribute.status, value: shownStatus }]);
@@ -197,10 +202,12 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
         M.markDead(t, now(), 'UNCONSUMED');
         continue;
       }
-      await sync(); // SENDING (and its deliveries) is visible before the message can reach anyone
       const delayMs = s().sendCount === 0 ? input.message.delayMs : undefined;
       const round = s().sendCount + 1;
-      const { messageId } = await publishing.publishMessage({ key: s().key, groups: pending, round, delayMs });
+      // The message travels in the local activity's input (never in history); after continue-as-new
+      // the body is gone from the input and the activity reads it from the projection.
+      const message = input.resume ? undefined : input.message;
+      const { messageId } = await publishing.publishMessage({ key: s().key, groups: pending, round, delayMs, message });
       M.published(t, now(), pending, messageId, delayMs);
     }
   }

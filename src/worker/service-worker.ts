@@ -37,6 +37,7 @@ export async function createServiceWorker(
     taskQueue: config.temporal.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ prisma, publisher, config, log }),
+    ...definedOnly(config.worker),
   });
   let running: Promise<void> | undefined;
   const closeAll = async () => {
@@ -56,4 +57,9 @@ export async function createServiceWorker(
       else await closeAll();
     },
   };
+}
+
+/** Drops unset tuning values so the SDK's own defaults apply. */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
