@@ -28,6 +28,8 @@ export async function runBaseline(opts: {
   messages: number;
   subscribers: number;
   concurrency: number;
+  /** Messages per second (0: as fast as the concurrency allows), as in the main run. */
+  rate: number;
   payload: Buffer;
 }): Promise<BaselineResult> {
   const topic = `bench-${opts.kind}-${opts.runId}`;
@@ -76,18 +78,23 @@ export async function runBaseline(opts: {
     checker: { check: async () => COMMIT as never },
   });
   await producer.startup();
-  await runWithConcurrency(opts.messages, opts.concurrency, async (i) => {
-    const key = `${topic}-${i}`;
-    const message = { topic, keys: [key], tag: 'bench', body: opts.payload };
-    if (opts.kind === 'raw') {
-      await producer.send(message);
-    } else {
-      const tx = producer.beginTransaction();
-      await producer.send(message, tx);
-      await tx.commit();
-    }
-    sentAt.set(key, Date.now());
-  });
+  await runWithConcurrency(
+    opts.messages,
+    opts.concurrency,
+    async (i) => {
+      const key = `${topic}-${i}`;
+      const message = { topic, keys: [key], tag: 'bench', body: opts.payload };
+      if (opts.kind === 'raw') {
+        await producer.send(message);
+      } else {
+        const tx = producer.beginTransaction();
+        await producer.send(message, tx);
+        await tx.commit();
+      }
+      sentAt.set(key, Date.now());
+    },
+    opts.rate,
+  );
   const deadline = Date.now() + 60_000;
   while (completions.length < opts.messages && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   running = false;

@@ -55,6 +55,7 @@ const config = loadConfig(process.env, { temporal: { ...loadConfig().temporal, t
 const payload = Buffer.alloc(payloadBytes, 'x');
 
 const started = new Map<string, number>();
+const confirmCalled = new Map<string, number>();
 const confirmed = new Map<string, number>();
 const handled = new Map<string, number>();
 const finishedAt = new Map<string, number>();
@@ -113,9 +114,13 @@ await orFail(
       const key = `bench-${runId}-${i}`;
       started.set(key, Date.now());
       const message = { key, topic, tag: 'bench', body: payload.toString() };
-      if (mode === 'send') await client.send(message);
-      else {
+      // confirm->... latencies count from the moment the upstream asks to confirm (send: the send call).
+      if (mode === 'send') {
+        confirmCalled.set(key, Date.now());
+        await client.send(message);
+      } else {
         await client.prepare(message);
+        confirmCalled.set(key, Date.now());
         await client.confirm(key);
       }
       confirmed.set(key, Date.now());
@@ -146,10 +151,10 @@ const result = {
   latencyMs: {
     prepareToConfirmReturned: summarize(keys.map((k) => (confirmed.get(k) ?? 0) - (started.get(k) ?? 0))),
     confirmToHandler: summarize(
-      keys.filter((k) => handled.has(k)).map((k) => (handled.get(k) ?? 0) - (confirmed.get(k) ?? 0)),
+      keys.filter((k) => handled.has(k)).map((k) => (handled.get(k) ?? 0) - (confirmCalled.get(k) ?? 0)),
     ),
     confirmToFinished: summarize(
-      keys.filter((k) => finishedAt.has(k)).map((k) => (finishedAt.get(k) ?? 0) - (confirmed.get(k) ?? 0)),
+      keys.filter((k) => finishedAt.has(k)).map((k) => (finishedAt.get(k) ?? 0) - (confirmCalled.get(k) ?? 0)),
     ),
   },
   temporal: {
@@ -171,7 +176,7 @@ await stopWorker(worker);
 if (args.baselines && !args['no-baselines']) {
   for (const kind of ['raw', 'transactional'] as const) {
     console.error(`baseline: ${kind} RocketMQ...`);
-    const b = await runBaseline({ kind, config, log, runId, messages, subscribers, concurrency, payload });
+    const b = await runBaseline({ kind, config, log, runId, messages, subscribers, concurrency, rate, payload });
     result.baselines.push({
       ...b,
       throughputRatio: Math.round((result.throughput / Math.max(0.001, b.throughput)) * 1000) / 1000,
