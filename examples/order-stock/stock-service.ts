@@ -21,10 +21,9 @@ export function startStockService(opts: {
   pool: Pool;
   config: Config;
   log: Logger;
-  /** Injected trouble: these orders fail once before they succeed. */
+  /** Injected trouble: these orders fail once before they succeed (shared across restarts). */
   failOnce?: Set<string>;
 }): Promise<ReliableConsumer> {
-  const failed = new Set<string>();
   return ReliableConsumer.start({
     group: STOCK_SERVICE,
     topic: ORDER_TOPIC,
@@ -37,10 +36,8 @@ export function startStockService(opts: {
     log: opts.log,
     handler: async (message, { conn }) => {
       const order = JSON.parse(message.body) as Order;
-      if (opts.failOnce?.has(order.id) && !failed.has(order.id)) {
-        failed.add(order.id);
-        throw new Error(`stock service hiccup on order ${order.id} (injected)`);
-      }
+      // Deleted when used, so the failure happens once even across restarts of the service.
+      if (opts.failOnce?.delete(order.id)) throw new Error(`stock service hiccup on order ${order.id} (injected)`);
       await conn?.query('UPDATE stock SET quantity = quantity - ? WHERE sku = ?', [order.quantity, order.sku]);
       await conn?.query('INSERT INTO stock_moves (order_id, sku, quantity) VALUES (?, ?, ?)', [
         order.id,
