@@ -1,4 +1,5 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
+import { ensureLocalTable } from '../local-table-ddl.js';
 import { deleteOlderThan } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
 import type { MessageInput, ReliableMessageClient } from './reliable-message-client.js';
@@ -6,17 +7,15 @@ import type { MessageInput, ReliableMessageClient } from './reliable-message-cli
 /** The SDK's table in the user's business database (the seeds' @MqProducerStore). */
 export const LOCAL_MESSAGE_TABLE = 'rmsg_producer_message';
 
-const ensured = new WeakSet<Pool>();
-
-export async function ensureLocalMessageTable(pool: Pool): Promise<void> {
-  if (ensured.has(pool)) return;
-  await pool.query(`CREATE TABLE IF NOT EXISTS ${LOCAL_MESSAGE_TABLE} (
-    message_key VARCHAR(191) NOT NULL PRIMARY KEY,
-    producer_group VARCHAR(191) NOT NULL,
-    created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-    KEY ${LOCAL_MESSAGE_TABLE}_created_at_idx (created_at)
-  ) DEFAULT CHARSET=utf8mb4`);
-  ensured.add(pool);
+export function ensureLocalMessageTable(pool: Pool): Promise<void> {
+  return ensureLocalTable(
+    pool,
+    LOCAL_MESSAGE_TABLE,
+    `message_key VARCHAR(191) NOT NULL PRIMARY KEY,
+     producer_group VARCHAR(191) NOT NULL,
+     created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+     KEY ${LOCAL_MESSAGE_TABLE}_created_at_idx (created_at)`,
+  );
 }
 
 /**

@@ -1,23 +1,22 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { ConsumerCheckBackAnswer } from '../../workflows/definitions.js';
+import { ensureLocalTable } from '../local-table-ddl.js';
 import { deleteOlderThan } from '../local-table-purge.js';
 import { rowExistsAfterWriters } from '../locking-read.js';
 
 /** The SDK's table in the consumer's business database: (key, group) pairs whose effect committed. */
 export const CONSUMED_TABLE = 'rmsg_consumed_message';
 
-const ensured = new WeakSet<Pool>();
-
-export async function ensureConsumedTable(pool: Pool): Promise<void> {
-  if (ensured.has(pool)) return;
-  await pool.query(`CREATE TABLE IF NOT EXISTS ${CONSUMED_TABLE} (
-    message_key VARCHAR(191) NOT NULL,
-    consumer_group VARCHAR(191) NOT NULL,
-    consumed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-    PRIMARY KEY (message_key, consumer_group),
-    KEY ${CONSUMED_TABLE}_consumed_at_idx (consumed_at)
-  ) DEFAULT CHARSET=utf8mb4`);
-  ensured.add(pool);
+export function ensureConsumedTable(pool: Pool): Promise<void> {
+  return ensureLocalTable(
+    pool,
+    CONSUMED_TABLE,
+    `message_key VARCHAR(191) NOT NULL,
+     consumer_group VARCHAR(191) NOT NULL,
+     consumed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+     PRIMARY KEY (message_key, consumer_group),
+     KEY ${CONSUMED_TABLE}_consumed_at_idx (consumed_at)`,
+  );
 }
 
 /**
