@@ -62,6 +62,9 @@ const finishedAt = new Map<string, number>();
 
 await applyMigrations(config.databaseUrl);
 const worker = await startWorker();
+// The worker is this run's child: it must never outlive the bench, however the bench ends.
+process.on('exit', () => worker.kill('SIGKILL'));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 /** A failed run must not hang on open connections: report, stop the worker, exit non-zero. */
 const orFail = <T>(p: Promise<T>): Promise<T> =>
   p.catch((err: unknown) => {

@@ -1,13 +1,11 @@
-import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import type { Config } from '../config.js';
 import { createPrisma } from '../db/prisma.js';
 import type { Logger } from '../logger.js';
 import { createRocketmqPublisher } from '../rocketmq/publisher.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
-
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+import { bundleWorkflowsInChildProcess } from './workflow-bundle.js';
 
 export interface ServiceWorker {
   /** Resolves when the worker has stopped (after `shutdown()` or a fatal error). */
@@ -16,17 +14,16 @@ export interface ServiceWorker {
   shutdown(): Promise<void>;
 }
 
-/** Bundles the workflows once (webpack, a few seconds); pass the result to many workers. */
-export function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
-}
-
-/** The service worker: the reliable-message workflows and their activities on the service task queue. */
+/**
+ * The service worker: the reliable-message workflows and their activities on the service task queue.
+ * Pass a bundle to share one among workers (tests); otherwise it is built in a child process.
+ */
 export async function createServiceWorker(
   config: Config,
   log: Logger,
   opts: { workflowBundle?: WorkflowBundle } = {},
 ): Promise<ServiceWorker> {
+  const workflowBundle = opts.workflowBundle ?? (await bundleWorkflowsInChildProcess());
   installTemporalRuntime(log);
   const prisma = createPrisma(config.databaseUrl);
   const publisher = createRocketmqPublisher({ endpoints: config.rocketmq.endpoints, log });
@@ -35,7 +32,7 @@ export async function createServiceWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    workflowBundle,
     activities: createActivities({ prisma, publisher, config, log }),
     ...definedOnly(config.worker),
   });

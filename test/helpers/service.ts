@@ -1,6 +1,7 @@
 import type { WorkflowBundle } from '@temporalio/worker';
 import { type Config, loadConfig } from '../../src/config.js';
-import { bundleWorkflows, createServiceWorker, type ServiceWorker } from '../../src/worker/service-worker.js';
+import { createServiceWorker, type ServiceWorker } from '../../src/worker/service-worker.js';
+import { bundleWorkflows } from '../../src/worker/workflow-bundle.js';
 import type { Timings } from '../../workflows/definitions.js';
 import { testLogger, uniqueId } from './stack.js';
 
