@@ -38,14 +38,12 @@ export function createProjectionActivities({ prisma }: Pick<ActivityDeps, 'prism
         deadAt: date(state.deadAt),
       };
       const inserted = await prisma.$transaction(async (tx) => {
-        const updated = await tx.message.updateMany({
-          where: { key: state.key, version: { lt: state.version } },
-          data: row,
-        });
-        if (updated.count === 0) {
-          if (!message) return 0; // this version (or a newer one) is already stored
-          const exists = await tx.message.findUnique({ where: { key: state.key }, select: { id: true } });
-          if (exists) return 0;
+        // The first write creates the row (one lookup, no update that cannot match); later writes,
+        // and a retried first one, update it only if this version is newer.
+        const exists = message
+          ? await tx.message.findUnique({ where: { key: state.key }, select: { id: true } })
+          : true;
+        if (message && !exists) {
           await tx.message.create({
             data: {
               ...row,
@@ -62,6 +60,12 @@ export function createProjectionActivities({ prisma }: Pick<ActivityDeps, 'prism
               createdAt: new Date(state.createdAt),
             },
           });
+        } else {
+          const updated = await tx.message.updateMany({
+            where: { key: state.key, version: { lt: state.version } },
+            data: row,
+          });
+          if (updated.count === 0) return 0; // this version (or a newer one) is already stored
         }
         for (const d of deliveries) {
           const fields = {

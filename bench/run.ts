@@ -246,15 +246,22 @@ async function businessPool() {
   return mysql.createPool({ uri: url.toString(), connectionLimit: 16 });
 }
 
-/** Polls the projection for messages of this run that reached FINISHED. */
+/**
+ * Polls the projection for messages of this run that reached FINISHED, reading only rows written
+ * since the last poll (less a margin for transactions that commit out of order).
+ */
 async function watchFinished(): Promise<void> {
   const deadline = Date.now() + Number(args['timeout-s']) * 1000;
+  let since = 0;
   while (finishedAt.size < messages && Date.now() < deadline) {
     const rows = await prisma.message.findMany({
-      where: { topic, status: 'FINISHED' },
-      select: { key: true, finishedAt: true },
+      where: { topic, status: 'FINISHED', updatedAt: { gte: new Date(since - 2000) } },
+      select: { key: true, finishedAt: true, updatedAt: true },
     });
-    for (const r of rows) if (r.finishedAt) finishedAt.set(r.key, r.finishedAt.getTime());
+    for (const r of rows) {
+      if (r.finishedAt) finishedAt.set(r.key, r.finishedAt.getTime());
+      since = Math.max(since, r.updatedAt.getTime());
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -9,7 +9,6 @@ import type {
   MessageEvent,
   MessageSpec,
   MessageState,
-  MessageStatus,
   Timings,
 } from './definitions.js';
 
@@ -49,10 +48,6 @@ export function record(t: Tracked, now: number, type: string, detail?: Record<st
   t.unsynced.push({ seq: t.state.eventSeq, type, at: now, group, detail });
 }
 
-function setStatus(t: Tracked, status: MessageStatus): void {
-  t.state.status = status;
-}
-
 /** The upstream business is known to have happened. Idempotent; an error after cancel. */
 export function confirm(t: Tracked, now: number, by: string): void {
   const s = t.state;
@@ -65,7 +60,7 @@ export function confirm(t: Tracked, now: number, by: string): void {
   s.confirmedAt = now;
   s.deadReason = undefined;
   s.nextCheckBackAt = undefined;
-  setStatus(t, 'SENDING');
+  t.state.status = 'SENDING';
   record(t, now, 'CONFIRMED', { by });
 }
 
@@ -80,7 +75,7 @@ export function cancel(t: Tracked, now: number, by: string, reason?: string): vo
   s.cancelReason = reason ?? (by === 'check-back' ? 'check-back answered ROLLBACK' : 'cancelled');
   s.deadReason = undefined;
   s.nextCheckBackAt = undefined;
-  setStatus(t, 'CANCELLED');
+  t.state.status = 'CANCELLED';
   record(t, now, 'CANCELLED', { by, reason: s.cancelReason });
 }
 
@@ -98,7 +93,7 @@ export function markDead(t: Tracked, now: number, reason: DeadReason): void {
       groups.push(d.group);
     }
   }
-  setStatus(t, 'DEAD');
+  t.state.status = 'DEAD';
   record(t, now, 'DEAD', { reason, groups, sendRound: s.sendRound });
 }
 
@@ -114,7 +109,7 @@ export function operatorResend(t: Tracked, now: number): void {
   s.sendRound = 0;
   s.deadReason = undefined;
   s.nextResendAt = now;
-  setStatus(t, 'SENDING');
+  t.state.status = 'SENDING';
   record(t, now, 'OPERATOR_RESEND');
 }
 
@@ -193,7 +188,7 @@ export function applyAck(t: Tracked, now: number, ack: Ack): void {
 export function finish(t: Tracked, now: number): void {
   t.state.finishedAt = now;
   t.state.nextResendAt = undefined;
-  setStatus(t, 'FINISHED');
+  t.state.status = 'FINISHED';
   record(t, now, 'FINISHED', { deliveries: t.state.deliveries.length });
 }
 

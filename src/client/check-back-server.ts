@@ -5,7 +5,7 @@ import {
   producerCheckBackTaskQueue,
   type Registration,
 } from '../../workflows/definitions.js';
-import { checkRetention, startPurgeTimer } from '../local-table-purge.js';
+import { checkRetention } from '../local-table-purge.js';
 import { rowExistsAfterWriters } from '../locking-read.js';
 import type { Logger } from '../logger.js';
 import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-back-worker.js';
@@ -35,24 +35,20 @@ export async function serveProducerCheckBack(opts: {
   const retentionMs = checkRetention(local?.retentionMs);
   const answer = local ? await localTableCheckBack(local.pool) : (opts.handler as CheckBackHandler);
   const taskQueue = producerCheckBackTaskQueue(opts.group);
-  const server = await serveCheckBackActivity({
+  const pool = local?.pool;
+  return serveCheckBackActivity({
     address: opts.address,
     namespace: opts.namespace,
     taskQueue,
     activityName: PRODUCER_CHECK_BACK_ACTIVITY,
     answer,
     register: () => opts.register({ kind: 'producer', group: opts.group, checkBackTaskQueue: taskQueue }),
+    purge:
+      pool && retentionMs !== false
+        ? { table: LOCAL_MESSAGE_TABLE, run: () => purgeLocalMessages(pool, retentionMs) }
+        : undefined,
     log: opts.log,
   });
-  if (!local || retentionMs === false) return server;
-  const pool = local.pool;
-  const purging = startPurgeTimer(LOCAL_MESSAGE_TABLE, () => purgeLocalMessages(pool, retentionMs), opts.log);
-  return {
-    async stop() {
-      await purging.stop();
-      await server.stop();
-    },
-  };
 }
 
 /**

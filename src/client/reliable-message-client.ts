@@ -1,8 +1,9 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import type { MessageSpec, MessageState, Registration, Timings } from '../../workflows/definitions.js';
 import { logger as defaultLogger, type Logger } from '../logger.js';
 import { parseMessageSpec } from '../message-spec.js';
+import { connectTemporalClient, sdkEndpoints } from '../temporal/connection.js';
 import { registerWithService } from '../temporal/registration.js';
 import {
   type CheckBackHandler,
@@ -48,18 +49,10 @@ export class ReliableMessageClient {
   ) {}
 
   static async connect(opts: ClientOptions): Promise<ReliableMessageClient> {
-    const address = opts.temporal?.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-    const namespace = opts.temporal?.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
-    const connection = await Connection.connect({ address });
+    const { address, namespace, serviceTaskQueue } = sdkEndpoints(opts);
     const log = (opts.log ?? defaultLogger).child({ producerGroup: opts.producerGroup });
-    const taskQueue = opts.taskQueue ?? process.env.RMSG_TASK_QUEUE ?? 'reliable-message';
-    return new ReliableMessageClient(
-      new Client({ connection, namespace }),
-      taskQueue,
-      opts.producerGroup,
-      address,
-      log,
-    );
+    const temporal = await connectTemporalClient({ address, namespace });
+    return new ReliableMessageClient(temporal, serviceTaskQueue, opts.producerGroup, address, log);
   }
 
   /** Registers a message before the local transaction. Nothing is published until it is confirmed. */

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import { CONSUMER_CHECK_BACK_ACTIVITY, consumerCheckBackTaskQueue } from '../../workflows/definitions.js';
-import { checkRetention, startPurgeTimer } from '../local-table-purge.js';
+import { checkRetention } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
 import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-back-worker.js';
 import { registerWithService } from '../temporal/registration.js';
@@ -25,7 +25,8 @@ export async function serveConsumerCheckBack(opts: {
   const retentionMs = checkRetention(opts.retentionMs);
   await ensureConsumedTable(opts.pool);
   const taskQueue = consumerCheckBackTaskQueue(opts.group);
-  const server = await serveCheckBackActivity({
+  // The purge lives exactly as long as the consumer that owns the pool.
+  return serveCheckBackActivity({
     address: opts.address,
     namespace: opts.client.options.namespace,
     taskQueue,
@@ -37,15 +38,10 @@ export async function serveConsumerCheckBack(opts: {
         group: opts.group,
         checkBackTaskQueue: taskQueue,
       }),
+    purge:
+      retentionMs === false
+        ? undefined
+        : { table: CONSUMED_TABLE, run: () => purgeConsumedMessages(opts.pool, retentionMs) },
     log: opts.log,
   });
-  if (retentionMs === false) return server;
-  // Started with the check-back, so it lives exactly as long as the consumer that owns the pool.
-  const purging = startPurgeTimer(CONSUMED_TABLE, () => purgeConsumedMessages(opts.pool, retentionMs), opts.log);
-  return {
-    async stop() {
-      await purging.stop();
-      await server.stop();
-    },
-  };
 }

@@ -1,10 +1,11 @@
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { FilterExpression, type MessageView, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { type Ack, ackSignal, MessageProperty, workflowIdForKey } from '../../workflows/definitions.js';
 import { logger as defaultLogger, type Logger } from '../logger.js';
 import { rocketmqClientLogger } from '../rocketmq/client-logger.js';
 import type { CheckBackServer } from '../temporal/check-back-worker.js';
+import { connectTemporalClient, sdkEndpoints } from '../temporal/connection.js';
 import { registerWithService } from '../temporal/registration.js';
 import { serveConsumerCheckBack } from './check-back-server.js';
 import { claimConsumption, ensureConsumedTable } from './idempotency.js';
@@ -122,19 +123,20 @@ export class ReliableConsumer {
     };
     validate(opts);
     const log = (opts.log ?? defaultLogger).child({ consumerGroup: opts.group, topic: opts.topic });
-    const address = opts.temporal?.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-    const namespace = opts.temporal?.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
-    const serviceTaskQueue = opts.serviceTaskQueue ?? process.env.RMSG_TASK_QUEUE ?? 'reliable-message';
+    const { address, namespace, serviceTaskQueue, rocketmqEndpoints } = sdkEndpoints({
+      ...opts,
+      taskQueue: opts.serviceTaskQueue,
+    });
     const tagExpression = opts.tags && opts.tags.length > 0 ? opts.tags.join(' || ') : '*';
 
     // The handler path needs the table from the first message on.
     if (opts.idempotency) await ensureConsumedTable(opts.idempotency.pool);
-    const temporal = new Client({ connection: await Connection.connect({ address }), namespace });
+    const temporal = await connectTemporalClient({ address, namespace });
     let consumer: SimpleConsumer;
     try {
       // Not started yet, but its constructor already runs a timer: from here on, stop() cleans up.
       consumer = new SimpleConsumer({
-        endpoints: opts.rocketmq?.endpoints ?? process.env.ROCKETMQ_ENDPOINTS ?? '127.0.0.1:8081',
+        endpoints: rocketmqEndpoints,
         namespace: '',
         consumerGroup: opts.group,
         subscriptions: new Map([[opts.topic, new FilterExpression(tagExpression)]]),

@@ -1,4 +1,5 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { type PurgeTimer, startPurgeTimer } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
 import { installTemporalRuntime } from './runtime.js';
 
@@ -17,6 +18,8 @@ export async function serveCheckBackActivity(opts: {
   activityName: string;
   answer: (key: string) => Promise<string>;
   register: () => Promise<void>;
+  /** The local table the answers come from, purged daily for as long as the check-back is served. */
+  purge?: { table: string; run: () => Promise<number> };
   log: Logger;
 }): Promise<CheckBackServer> {
   installTemporalRuntime(opts.log);
@@ -40,7 +43,9 @@ export async function serveCheckBackActivity(opts: {
       opts.log.error({ err, taskQueue: opts.taskQueue }, 'check-back worker stopped with an error'),
     )
     .finally(() => connection.close());
+  let purging: PurgeTimer | undefined;
   const stop = async () => {
+    await purging?.stop();
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
   };
@@ -50,5 +55,6 @@ export async function serveCheckBackActivity(opts: {
     await stop(); // nothing may keep the process alive after a failed start
     throw err;
   }
+  if (opts.purge) purging = startPurgeTimer(opts.purge.table, opts.purge.run, opts.log);
   return { stop };
 }

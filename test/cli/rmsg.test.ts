@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReliableMessageClient } from '../../src/client/index.js';
+import type { ReliableMessageClient } from '../../src/client/index.js';
 import { type ApiHarness, READ_TOKEN, startApiHarness, WRITE_TOKEN } from '../api/harness.js';
-import { eventually } from '../helpers/service.js';
+import { connectTestClient, eventually } from '../helpers/service.js';
 import { freshTopic, uniqueId } from '../helpers/stack.js';
 
 const run = promisify(execFile);
@@ -30,11 +30,7 @@ beforeAll(async () => {
   api = await startApiHarness({ maxSends: 1, resendAfterMs: 500 });
   url = await api.app.listen({ host: '127.0.0.1', port: 0 });
   topic = await freshTopic('cli');
-  client = await ReliableMessageClient.connect({
-    temporal: api.config.temporal,
-    taskQueue: api.config.temporal.taskQueue,
-    producerGroup: uniqueId('cli-producer'),
-  });
+  client = await connectTestClient(api.config, uniqueId('cli-producer'));
 });
 
 afterAll(async () => {

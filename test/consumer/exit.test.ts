@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReliableMessageClient } from '../../src/client/index.js';
+import type { ReliableMessageClient } from '../../src/client/index.js';
 import { type BusinessDb, createBusinessDb } from '../helpers/business-db.js';
-import { eventually, startTestService, type TestService } from '../helpers/service.js';
-import { freshTopic, testConfig, testLogger, uniqueId } from '../helpers/stack.js';
+import { connectTestClient, eventually, startTestService, type TestService } from '../helpers/service.js';
+import { freshTopic, testConfig, uniqueId } from '../helpers/stack.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/consume-and-exit.ts', import.meta.url));
 let service: TestService;
@@ -14,12 +13,7 @@ let db: BusinessDb;
 
 beforeAll(async () => {
   service = await startTestService();
-  client = await ReliableMessageClient.connect({
-    temporal: testConfig.temporal,
-    taskQueue: service.config.temporal.taskQueue,
-    producerGroup: uniqueId('order-service'),
-    log: testLogger,
-  });
+  client = await connectTestClient(service.config);
   db = await createBusinessDb('consumer_exit');
 });
 
@@ -28,13 +22,6 @@ afterAll(async () => {
   await service?.stop();
   await db?.drop();
 });
-
-async function databaseUrl(business: BusinessDb): Promise<string> {
-  const [rows] = await business.pool.query<RowDataPacket[]>('SELECT DATABASE() AS name');
-  const url = new URL(testConfig.databaseUrl);
-  url.pathname = `/${String(rows[0]?.name)}`;
-  return url.toString();
-}
 
 describe('ReliableConsumer process lifecycle', () => {
   it('a process that consumes and stops exits by itself: stop() leaves no handle open', async () => {
@@ -46,7 +33,7 @@ describe('ReliableConsumer process lifecycle', () => {
         TOPIC: topic,
         GROUP: group,
         RMSG_TASK_QUEUE: service.config.temporal.taskQueue,
-        BUSINESS_DB_URL: await databaseUrl(db),
+        BUSINESS_DB_URL: db.url,
         TEMPORAL_ADDRESS: testConfig.temporal.address,
         TEMPORAL_NAMESPACE: testConfig.temporal.namespace,
         ROCKETMQ_ENDPOINTS: testConfig.rocketmq.endpoints,

@@ -1,6 +1,6 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReliableMessageClient } from '../../src/client/index.js';
+import type { ReliableMessageClient } from '../../src/client/index.js';
 import {
   type ConsumedMessage,
   type MessageHandler,
@@ -11,7 +11,7 @@ import { createPrisma } from '../../src/db/prisma.js';
 import { createRocketmqPublisher } from '../../src/rocketmq/publisher.js';
 import { MessageProperty, type MessageState } from '../../workflows/definitions.js';
 import { type BusinessDb, createBusinessDb } from '../helpers/business-db.js';
-import { eventually, startTestService, type TestService } from '../helpers/service.js';
+import { connectTestClient, eventually, startTestService, type TestService } from '../helpers/service.js';
 import { freshTopic, testConfig, testLogger, uniqueId } from '../helpers/stack.js';
 import { TopicProbe } from '../helpers/topic-probe.js';
 import { LogCapture, latch } from './helpers.js';
@@ -26,12 +26,7 @@ const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   service = await startTestService();
-  client = await ReliableMessageClient.connect({
-    temporal: testConfig.temporal,
-    taskQueue: service.config.temporal.taskQueue,
-    producerGroup: uniqueId('order-service'),
-    log: testLogger,
-  });
+  client = await connectTestClient(service.config);
   shop = await createBusinessDb('consumer', [
     'CREATE TABLE effects (id INT AUTO_INCREMENT PRIMARY KEY, message_key VARCHAR(191) NOT NULL, consumer_group VARCHAR(191) NOT NULL)',
   ]);

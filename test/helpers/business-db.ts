@@ -3,6 +3,8 @@ import { tempDatabase } from '../db/temp-database.js';
 
 export interface BusinessDb {
   pool: Pool;
+  /** mysql://… of this database, for another process. */
+  url: string;
   drop(): Promise<void>;
 }
 
@@ -16,6 +18,7 @@ export async function createBusinessDb(prefix: string, schema: string[] = []): P
   for (const ddl of schema) await pool.query(ddl);
   return {
     pool,
+    url: db.url,
     async drop() {
       await pool.end();
       await db.drop();

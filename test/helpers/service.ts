@@ -1,4 +1,5 @@
 import type { WorkflowBundle } from '@temporalio/worker';
+import { ReliableMessageClient } from '../../src/client/index.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createServiceWorker, type ServiceWorker } from '../../src/worker/service-worker.js';
 import { bundleWorkflows } from '../../src/worker/workflow-bundle.js';
@@ -76,4 +77,17 @@ export async function eventually<T>(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A producer SDK client on the given service's task queue (a fresh producer group unless named). */
+export function connectTestClient(
+  config: Config,
+  producerGroup = uniqueId('order-service'),
+): Promise<ReliableMessageClient> {
+  return ReliableMessageClient.connect({
+    temporal: config.temporal,
+    taskQueue: config.temporal.taskQueue,
+    producerGroup,
+    log: testLogger,
+  });
 }

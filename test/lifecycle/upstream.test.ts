@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReliableMessageClient } from '../../src/client/index.js';
+import type { ReliableMessageClient } from '../../src/client/index.js';
 import { createPrisma } from '../../src/db/prisma.js';
 import { InvalidTransitionError, MessageNotFoundError, ValidationError } from '../../src/errors.js';
 import { ackSignal, MessageProperty, type MessageState, workflowIdForKey } from '../../workflows/definitions.js';
 import { type BusinessDb, createBusinessDb } from '../helpers/business-db.js';
-import { eventually, startTestService, type TestService } from '../helpers/service.js';
+import { connectTestClient, eventually, startTestService, type TestService } from '../helpers/service.js';
 import { freshTopic, testConfig, uniqueId } from '../helpers/stack.js';
 import { TopicProbe } from '../helpers/topic-probe.js';
 
@@ -17,11 +17,7 @@ let orders: BusinessDb;
 const clients: ReliableMessageClient[] = [];
 
 async function newClient(producerGroup = uniqueId('producer')): Promise<ReliableMessageClient> {
-  const c = await ReliableMessageClient.connect({
-    temporal: testConfig.temporal,
-    taskQueue: service.config.temporal.taskQueue,
-    producerGroup,
-  });
+  const c = await connectTestClient(service.config, producerGroup);
   clients.push(c);
   return c;
 }
