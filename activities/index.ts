@@ -1,3 +1,4 @@
+import { DependencyGate } from '../src/dependency-gate.js';
 import type { Timings } from '../workflows/definitions.js';
 import { createCheckBackActivities } from './check-back.js';
 import type { ActivityDeps } from './deps.js';
@@ -12,11 +13,14 @@ export type { ActivityDeps } from './deps.js';
 
 /** All activities of the service worker, bound to their dependencies. */
 export function createActivities(deps: ActivityDeps) {
+  // The local activities that use them are bounded at 2 s and 2.5 s (see the workflow).
+  const mysql = new DependencyGate('mysql', deps.log, { callTimeoutMs: 1500, probeIntervalMs: 1000 });
+  const rocketmq = new DependencyGate('rocketmq', deps.log, { callTimeoutMs: 2000, probeIntervalMs: 1000 });
   return {
-    ...createProjectionActivities(deps),
-    ...createSubscriberActivities(deps),
-    ...createPublishActivities(deps),
-    ...createCheckBackActivities(deps),
+    ...createProjectionActivities({ ...deps, mysql }),
+    ...createSubscriberActivities({ ...deps, mysql }),
+    ...createPublishActivities({ ...deps, rocketmq }),
+    ...createCheckBackActivities({ ...deps, mysql }),
     ...createRegistrationActivities(deps),
     ...createHousekeepingActivities(deps),
     /** The message's timings: the global defaults with its own overrides on top. */

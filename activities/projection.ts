@@ -1,3 +1,4 @@
+import type { DependencyGate } from '../src/dependency-gate.js';
 import { observeEvents } from '../src/metrics.js';
 import type { DeliveryState, MessageEvent, MessageSpec, MessageState } from '../workflows/definitions.js';
 import { workflowIdForKey } from '../workflows/definitions.js';
@@ -9,7 +10,7 @@ export interface SyncProjectionInput {
   deliveries: DeliveryState[];
   /** Events appended since the last write. */
   events: MessageEvent[];
-  /** Given on the first write only: what the message row is created from. */
+  /** Given until the row exists: what the message row is created from. */
   message?: MessageSpec;
 }
 
@@ -20,7 +21,10 @@ const date = (ms: number | undefined) => (ms === undefined ? null : new Date(ms)
  * order-safe: a write whose version is not newer than the stored one changes nothing, so activity
  * retries never double an event or roll state back.
  */
-export function createProjectionActivities({ prisma }: Pick<ActivityDeps, 'prisma'>) {
+export function createProjectionActivities({
+  prisma,
+  mysql,
+}: Pick<ActivityDeps, 'prisma'> & { mysql: DependencyGate }) {
   return {
     async syncProjection({ state, deliveries, events, message }: SyncProjectionInput): Promise<void> {
       const row = {
@@ -37,69 +41,71 @@ export function createProjectionActivities({ prisma }: Pick<ActivityDeps, 'prism
         cancelledAt: date(state.cancelledAt),
         deadAt: date(state.deadAt),
       };
-      const inserted = await prisma.$transaction(async (tx) => {
-        // The first write creates the row (one lookup, no update that cannot match); later writes,
-        // and a retried first one, update it only if this version is newer.
-        const exists = message
-          ? await tx.message.findUnique({ where: { key: state.key }, select: { id: true } })
-          : true;
-        if (message && !exists) {
-          await tx.message.create({
-            data: {
-              ...row,
-              key: message.key,
-              topic: message.topic,
-              tag: message.tag ?? null,
-              body: message.body,
-              properties: message.properties ?? undefined,
-              producerGroup: message.producerGroup,
-              orderKey: message.orderKey ?? null,
-              delayMs: message.delayMs ?? null,
-              options: { ...state.timings },
-              workflowId: workflowIdForKey(message.key),
-              createdAt: new Date(state.createdAt),
-            },
-          });
-        } else {
-          const updated = await tx.message.updateMany({
-            where: { key: state.key, version: { lt: state.version } },
-            data: row,
-          });
-          if (updated.count === 0) return 0; // this version (or a newer one) is already stored
-        }
-        for (const d of deliveries) {
-          const fields = {
-            status: d.status,
-            sendCount: d.sendCount,
-            receiveCount: d.receiveCount,
-            lastError: d.lastError ?? null,
-            lastSentAt: date(d.lastSentAt),
-            receivedAt: date(d.receivedAt),
-            consumedAt: date(d.consumedAt),
-            deadAt: d.status === 'DEAD' ? date(state.deadAt) : null,
-          };
-          await tx.delivery.upsert({
-            where: { messageKey_consumerGroup: { messageKey: state.key, consumerGroup: d.group } },
-            create: { messageKey: state.key, consumerGroup: d.group, ...fields },
-            update: fields,
-          });
-        }
-        if (events.length > 0) {
-          const { count } = await tx.messageEvent.createMany({
-            data: events.map((e) => ({
-              messageKey: state.key,
-              seq: e.seq,
-              type: e.type,
-              consumerGroup: e.group ?? null,
-              detail: e.detail === undefined ? undefined : (e.detail as object),
-              createdAt: new Date(e.at),
-            })),
-            skipDuplicates: true,
-          });
-          return count;
-        }
-        return 0;
-      });
+      const inserted = await mysql.call(() =>
+        prisma.$transaction(async (tx) => {
+          // The first write creates the row (one lookup, no update that cannot match); later writes,
+          // and a retried first one, update it only if this version is newer.
+          const exists = message
+            ? await tx.message.findUnique({ where: { key: state.key }, select: { id: true } })
+            : true;
+          if (message && !exists) {
+            await tx.message.create({
+              data: {
+                ...row,
+                key: message.key,
+                topic: message.topic,
+                tag: message.tag ?? null,
+                body: message.body,
+                properties: message.properties ?? undefined,
+                producerGroup: message.producerGroup,
+                orderKey: message.orderKey ?? null,
+                delayMs: message.delayMs ?? null,
+                options: { ...state.timings },
+                workflowId: workflowIdForKey(message.key),
+                createdAt: new Date(state.createdAt),
+              },
+            });
+          } else {
+            const updated = await tx.message.updateMany({
+              where: { key: state.key, version: { lt: state.version } },
+              data: row,
+            });
+            if (updated.count === 0) return 0; // this version (or a newer one) is already stored
+          }
+          for (const d of deliveries) {
+            const fields = {
+              status: d.status,
+              sendCount: d.sendCount,
+              receiveCount: d.receiveCount,
+              lastError: d.lastError ?? null,
+              lastSentAt: date(d.lastSentAt),
+              receivedAt: date(d.receivedAt),
+              consumedAt: date(d.consumedAt),
+              deadAt: d.status === 'DEAD' ? date(state.deadAt) : null,
+            };
+            await tx.delivery.upsert({
+              where: { messageKey_consumerGroup: { messageKey: state.key, consumerGroup: d.group } },
+              create: { messageKey: state.key, consumerGroup: d.group, ...fields },
+              update: fields,
+            });
+          }
+          if (events.length > 0) {
+            const { count } = await tx.messageEvent.createMany({
+              data: events.map((e) => ({
+                messageKey: state.key,
+                seq: e.seq,
+                type: e.type,
+                consumerGroup: e.group ?? null,
+                detail: e.detail === undefined ? undefined : (e.detail as object),
+                createdAt: new Date(e.at),
+              })),
+              skipDuplicates: true,
+            });
+            return count;
+          }
+          return 0;
+        }),
+      );
       // The version guard turns a retry of a committed write into a no-op (0 above), so these events are
       // new and counted once; a partial insert (events already there) is not counted rather than twice.
       if (inserted > 0 && inserted === events.length) observeEvents(state, events);

@@ -31,3 +31,27 @@ export class InvalidTransitionError extends Error {
     this.name = 'InvalidTransitionError';
   }
 }
+
+/** A consumer report from a group the message was not published to. */
+export class NotASubscriberError extends Error {
+  readonly code = 'NOT_A_SUBSCRIBER';
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NotASubscriberError';
+  }
+}
+
+/** A second prepare or send with a key already used by a message with other content. */
+export class KeyConflictError extends Error {
+  readonly code = 'KEY_CONFLICT';
+  constructor(readonly key: string) {
+    super(
+      `key ${key} is already used by a message with other content (topic, tag, body, properties, group, delay, ` +
+        'order key or timings); one key is one message: use a new key',
+    );
+    this.name = 'KeyConflictError';
+  }
+}

@@ -1,5 +1,5 @@
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
-import { createActivities } from '../../activities/index.js';
+import { type Activities, createActivities } from '../../activities/index.js';
 import type { Config } from '../config.js';
 import { createPrisma } from '../db/prisma.js';
 import type { Logger } from '../logger.js';
@@ -21,7 +21,11 @@ export interface ServiceWorker {
 export async function createServiceWorker(
   config: Config,
   log: Logger,
-  opts: { workflowBundle?: WorkflowBundle } = {},
+  opts: {
+    workflowBundle?: WorkflowBundle;
+    /** Wraps the activities before the worker runs them (fault injection in tests). */
+    wrapActivities?: (activities: Activities) => Activities;
+  } = {},
 ): Promise<ServiceWorker> {
   const workflowBundle = opts.workflowBundle ?? (await bundleWorkflowsInChildProcess());
   installTemporalRuntime(log);
@@ -33,7 +37,7 @@ export async function createServiceWorker(
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle,
-    activities: createActivities({ prisma, publisher, config, log }),
+    activities: (opts.wrapActivities ?? ((a) => a))(createActivities({ prisma, publisher, config, log })),
     ...definedOnly(config.worker),
   });
   let running: Promise<void> | undefined;
