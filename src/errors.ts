@@ -20,28 +20,26 @@ export class MessageNotFoundError extends Error {
   }
 }
 
-/** A transition the message's state does not allow, such as confirm after cancel. */
-export class InvalidTransitionError extends Error {
-  readonly code = 'INVALID_TRANSITION';
+/** A refusal by the message itself (its workflow), for the message with `key`. */
+abstract class MessageRefusal extends Error {
+  abstract readonly code: string;
   constructor(
     readonly key: string,
     message: string,
   ) {
     super(message);
-    this.name = 'InvalidTransitionError';
+    this.name = new.target.name;
   }
 }
 
+/** A transition the message's state does not allow, such as confirm after cancel. */
+export class InvalidTransitionError extends MessageRefusal {
+  readonly code = 'INVALID_TRANSITION';
+}
+
 /** A consumer report from a group the message was not published to. */
-export class NotASubscriberError extends Error {
+export class NotASubscriberError extends MessageRefusal {
   readonly code = 'NOT_A_SUBSCRIBER';
-  constructor(
-    readonly key: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'NotASubscriberError';
-  }
 }
 
 /** A second prepare or send with a key already used by a message with other content. */

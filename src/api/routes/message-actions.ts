@@ -1,6 +1,4 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { ackSignal, workflowIdForKey } from '../../../workflows/definitions.js';
-import { cancelMessage, confirmMessage, getMessageState, resendMessage } from '../../client/message-ops.js';
+import { ackMessage, cancelMessage, confirmMessage, resendMessage } from '../../client/message-ops.js';
 import type { ApiDeps } from '../deps.js';
 import { type AnyRoute, type ResponseSpec, route } from '../route.js';
 import { errorSchema, keyParams, notFound, writeErrors } from '../schemas/common.js';
@@ -64,16 +62,16 @@ export function messageActionRoutes({ temporal }: ApiDeps): AnyRoute[] {
         200: { description: 'The message is closed; the ack changes nothing', schema: ackResponse },
         ...writeErrors,
         ...notFound,
+        409: {
+          description: 'The group is not a subscriber of the message, or it is not published yet (NOT_A_SUBSCRIBER)',
+          schema: errorSchema,
+        },
       },
       handler: async ({ params, body }, _req, reply) => {
-        try {
-          await temporal.workflow.getHandle(workflowIdForKey(params.key)).signal(ackSignal, body);
-        } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-          // Closed (its state is final) or never existed (404 from the query).
-          const state = await getMessageState(temporal, params.key);
+        const state = await ackMessage(temporal, params.key, body);
+        // A closed message's state is final: the ack changes nothing.
+        if (state.status === 'FINISHED' || state.status === 'CANCELLED')
           return { accepted: false, status: state.status };
-        }
         reply.code(202);
         return { accepted: true };
       },
