@@ -53,3 +53,26 @@ export class KeyConflictError extends Error {
     this.name = 'KeyConflictError';
   }
 }
+
+/** A key that was already used by an earlier message that is past waiting for its confirm. */
+export class KeyReusedError extends MessageRefusal {
+  readonly code = 'KEY_REUSED';
+}
+
+/**
+ * The local transaction's COMMIT was sent but its answer was lost (the connection broke): the business may
+ * or may not have committed. The message is left waiting; its check-back answers from the local table.
+ */
+export class CommitOutcomeUnknownError extends Error {
+  readonly code = 'COMMIT_OUTCOME_UNKNOWN';
+  constructor(
+    readonly key: string,
+    override readonly cause: unknown,
+  ) {
+    super(
+      `the local transaction for message ${key} may or may not have committed (${cause instanceof Error ? cause.message : String(cause)}); ` +
+        'the message was not cancelled: the check-back will confirm it if the commit landed',
+    );
+    this.name = 'CommitOutcomeUnknownError';
+  }
+}

@@ -1,10 +1,12 @@
-import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { createHash } from 'node:crypto';
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import {
   RELIABLE_MESSAGE_WORKFLOW,
   type ReliableMessageInput,
   SearchAttribute,
   workflowIdForKey,
 } from '../../workflows/definitions.js';
+import { KeyConflictError } from '../errors.js';
 import type { MessageSpecInput } from '../message-spec.js';
 
 export interface PrepareResult {
@@ -14,9 +16,13 @@ export interface PrepareResult {
   created: boolean;
 }
 
+/** The workflow memo field holding `specHash`, to tell a repeat of a prepare from a key reused by mistake. */
+const SPEC_HASH_MEMO = 'specHash';
+
 /**
  * Starts a message's workflow (prepare, or send when `confirmed`) from a validated spec. Used by the
- * SDK and by the HTTP API, which takes the producer group from the request.
+ * SDK and by the HTTP API, which takes the producer group from the request. A repeat with the same
+ * spec is idempotent (`created: false`); the same key with another spec is a KeyConflictError.
  */
 export async function startMessage(
   temporal: Client,
@@ -27,6 +33,7 @@ export async function startMessage(
   const { timings, ...message } = spec;
   const workflowId = workflowIdForKey(message.key);
   const args: ReliableMessageInput = { message, confirmed, timings };
+  const hash = specHash(spec);
   try {
     await temporal.workflow.start(RELIABLE_MESSAGE_WORKFLOW, {
       taskQueue,
@@ -35,6 +42,7 @@ export async function startMessage(
       // A second start with the key fails (running or closed): one key, one message, ever.
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      memo: { [SPEC_HASH_MEMO]: hash },
       typedSearchAttributes: [
         { key: SearchAttribute.messageKey, value: message.key },
         { key: SearchAttribute.topic, value: message.topic },
@@ -45,7 +53,40 @@ export async function startMessage(
     });
     return { key: message.key, workflowId, created: true };
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { key: message.key, workflowId, created: false };
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const stored = await storedSpecHash(temporal, workflowId);
+    // Messages started before the hash was kept have none: they cannot be compared, only repeated.
+    if (stored !== undefined && stored !== hash) throw new KeyConflictError(message.key);
+    return { key: message.key, workflowId, created: false };
+  }
+}
+
+async function storedSpecHash(temporal: Client, workflowId: string): Promise<unknown> {
+  try {
+    const { memo } = await temporal.workflow.getHandle(workflowId).describe();
+    return memo?.[SPEC_HASH_MEMO];
+  } catch (err) {
+    // Gone between the refused start and now (past retention): nothing to compare with.
+    if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
+}
+
+/**
+ * A canonical hash of everything that makes the message (not `confirmed`: a send after a prepare of the
+ * same message is a confirm, not a conflict). Object keys are sorted so property order does not matter.
+ */
+export function specHash(spec: MessageSpecInput): string {
+  return createHash('sha256').update(canonicalJson(spec)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
