@@ -1,4 +1,5 @@
 import { DependencyGate } from '../src/dependency-gate.js';
+import { resolveTimings } from '../src/timings.js';
 import type { Timings } from '../workflows/definitions.js';
 import { createCheckBackActivities } from './check-back.js';
 import type { ActivityDeps } from './deps.js';
@@ -7,7 +8,6 @@ import { createProjectionActivities } from './projection.js';
 import { createPublishActivities } from './publish.js';
 import { createRegistrationActivities } from './registration.js';
 import { createSubscriberActivities } from './subscribers.js';
-import { resolveTimings } from './timings.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -25,7 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHousekeepingActivities(deps),
     /** The message's timings: the global defaults with its own overrides on top. */
     async resolveTimings(overrides: Partial<Timings>): Promise<Timings> {
-      return resolveTimings(deps.config.timings, overrides);
+      return resolveTimings(deps.config.timings, overrides, deps.config.timingFloorMs);
     },
   };
 }

@@ -1,26 +1,11 @@
 import { z } from 'zod';
+import { timingsConfigSchema } from './timings.js';
 
 /**
  * All configuration in one validated place. Every value has a default that works with the local
  * stack (`scripts/stack.sh up`); environment variables override them.
  */
 const duration = z.coerce.number().int().nonnegative();
-
-export const timingsSchema = z.object({
-  /** Wait this long for confirm/cancel before the first check-back to the producer. */
-  checkBackAfterMs: duration.default(30_000),
-  checkBackBackoff: z.coerce.number().min(1).default(2),
-  maxCheckBackIntervalMs: duration.default(10 * 60_000),
-  /** Unconfirmed past this -> DEAD (UNCONFIRMED). */
-  confirmDeadlineMs: duration.default(24 * 60 * 60_000),
-  /** First resend to groups that have not consumed. */
-  resendAfterMs: duration.default(60_000),
-  resendBackoff: z.coerce.number().min(1).default(2),
-  maxResendIntervalMs: duration.default(30 * 60_000),
-  maxSends: z.coerce.number().int().min(1).default(8),
-  checkBackTimeoutMs: duration.default(10_000),
-});
-export type Timings = z.infer<typeof timingsSchema>;
 
 const configSchema = z.object({
   databaseUrl: z.string().url().default('mysql://rmsg:rmsg@127.0.0.1:3306/reliable_message'),
@@ -41,7 +26,12 @@ const configSchema = z.object({
       brokerAddr: z.string().default('127.0.0.1:10911'),
     })
     .prefault({}),
-  timings: timingsSchema.prefault({}),
+  timings: timingsConfigSchema.prefault({}),
+  /**
+   * The least any per-message duration may be (a message asking for less gets this). 1 s protects the
+   * service from a message that asks every millisecond; tests set 1.
+   */
+  timingFloorMs: z.coerce.number().int().min(1).default(1000),
   /** Archiving of old FINISHED/CANCELLED messages by the `rmsg-housekeeping` Temporal Schedule. */
   housekeeping: z
     .object({
@@ -127,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       readToken: env.RMSG_API_READ_TOKEN,
       writeToken: env.RMSG_API_WRITE_TOKEN,
     },
+    timingFloorMs: env.RMSG_TIMING_FLOOR_MS,
     logLevel: env.RMSG_LOG_LEVEL,
   };
   const parsed = configSchema.safeParse(mergeDefined(fromEnv, overrides));

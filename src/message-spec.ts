@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { MessageSpec, Timings } from '../workflows/definitions.js';
 import { ValidationError } from './errors.js';
+import { timingsOverrideSchema } from './timings.js';
 
 /**
  * The body travels once in the workflow's start input, and Temporal refuses payloads over 2 MB by
@@ -8,21 +9,6 @@ import { ValidationError } from './errors.js';
  */
 export const MAX_BODY_BYTES = 1024 * 1024;
 const NAME = /^[a-zA-Z0-9_%|-]{1,127}$/;
-
-const timingsOverride = z
-  .object({
-    checkBackAfterMs: z.number().int().nonnegative(),
-    checkBackBackoff: z.number().min(1),
-    maxCheckBackIntervalMs: z.number().int().positive(),
-    confirmDeadlineMs: z.number().int().positive(),
-    resendAfterMs: z.number().int().positive(),
-    resendBackoff: z.number().min(1),
-    maxResendIntervalMs: z.number().int().positive(),
-    maxSends: z.number().int().min(1).max(1000),
-    checkBackTimeoutMs: z.number().int().positive(),
-  })
-  .partial()
-  .strict();
 
 export const messageKeySchema = z
   .string({ error: 'is required and must be a string' })
@@ -59,7 +45,7 @@ export const messageSpecSchema = z
       .max(40 * 24 * 3600_000, 'must be at most 40 days')
       .optional(),
     orderKey: z.string().min(1).max(191).optional(),
-    timings: timingsOverride.optional(),
+    timings: timingsOverrideSchema.optional(),
   })
   .strict()
   .refine((m) => !(m.delayMs && m.orderKey), { message: 'delayMs and orderKey cannot be combined', path: ['delayMs'] });

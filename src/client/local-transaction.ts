@@ -1,7 +1,7 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
+import { CommitOutcomeUnknownError, KeyReusedError } from '../errors.js';
 import { ensureLocalTable } from '../local-table-ddl.js';
 import { deleteOlderThan } from '../local-table-purge.js';
-import { CommitOutcomeUnknownError, KeyReusedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MessageInput, ReliableMessageClient } from './reliable-message-client.js';
 

@@ -46,6 +46,7 @@ export async function startTestService(
   const config = loadConfig(process.env, {
     temporal: { ...loadConfig().temporal, taskQueue: uniqueId('rmsg-test') },
     timings: { ...FAST_TIMINGS, ...timings },
+    timingFloorMs: 1,
   });
   const workflowBundle = await sharedWorkflowBundle();
   const service: TestService = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveTimings } from '../../activities/timings.js';
+import { resolveTimings } from '../../src/timings.js';
 import type { Timings } from '../../workflows/definitions.js';
 import * as M from '../../workflows/message-state.js';
 
@@ -108,13 +108,13 @@ describe('backoff', () => {
 
 describe('timings resolution', () => {
   it('raises a cap that a per-message first interval exceeds, so the override is not cut short', () => {
-    const resolved = resolveTimings(timings, { resendAfterMs: 20_000, checkBackAfterMs: 9000 });
+    const resolved = resolveTimings(timings, { resendAfterMs: 20_000, checkBackAfterMs: 9000 }, 1);
     expect(resolved).toMatchObject({
       resendAfterMs: 20_000,
       maxResendIntervalMs: 20_000,
       maxCheckBackIntervalMs: 9000,
     });
-    expect(resolveTimings(timings, {}).maxResendIntervalMs).toBe(3000);
+    expect(resolveTimings(timings, {}, 1).maxResendIntervalMs).toBe(3000);
   });
 });
 

@@ -25,14 +25,20 @@ export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[]
       tag: 'messages',
       summary: 'Prepare a message (or send it with confirm: true)',
       description:
-        'Idempotent by key: a second call with a key registers nothing new (201 first, then 200). With ' +
-        '`confirm: true` the message is confirmed too, also when it already existed.',
+        'Idempotent by key: a second call with a key and the same content registers nothing new (201 ' +
+        'first, then 200); the key with other content is 409 KEY_CONFLICT. With `confirm: true` the ' +
+        'message is confirmed too, also when it already existed.',
       body: createMessageBody,
       responses: {
         201: { description: 'Registered', schema: createMessageResponse },
         200: { description: 'A message with this key already existed', schema: createMessageResponse },
         ...writeErrors,
-        409: { description: 'confirm: true for a message already cancelled', schema: errors[400].schema },
+        409: {
+          description:
+            'The key is used by a message with other content (KEY_CONFLICT) or used before and gone ' +
+            '(KEY_REUSED), or confirm: true for a message already cancelled (INVALID_TRANSITION)',
+          schema: errors[400].schema,
+        },
       },
       handler: async ({ body }, _req, reply) => {
         const { confirm = false, ...spec } = body;
