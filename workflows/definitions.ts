@@ -42,9 +42,10 @@ export type DeliveryStatus = 'PENDING' | 'RECEIVED' | 'CONSUMED' | 'DEAD';
 /**
  * UNCONFIRMED: neither confirmed nor cancelled by the deadline. UNCONSUMED: a subscriber did not consume it
  * within its sends. REJECTED: RocketMQ refused to publish it for good (e.g. its topic is gone); fix the cause,
- * then resend.
+ * then resend. KEY_REUSED: its key belongs to an earlier message (past Temporal's retention, still in MySQL);
+ * it is never published: send it again under a new key.
  */
-export type DeadReason = 'UNCONFIRMED' | 'UNCONSUMED' | 'REJECTED';
+export type DeadReason = 'UNCONFIRMED' | 'UNCONSUMED' | 'REJECTED' | 'KEY_REUSED';
 export type CheckBackAnswer = 'COMMIT' | 'ROLLBACK' | 'UNKNOWN';
 export type ConsumerCheckBackAnswer = 'CONSUMED' | 'NOT_CONSUMED' | 'UNKNOWN';
 
@@ -216,6 +217,8 @@ export const FailureType = {
   notASubscriber: 'NotASubscriber',
   /** RocketMQ refused the publication for a reason no retry can cure (raised by the publish activity). */
   publishRejected: 'PublishRejected',
+  /** The key belongs to an earlier message (raised by the first projection write). */
+  keyReused: 'KeyReused',
 } as const;
 
 /** What the SDKs register with the service (see registerWorkflow). */

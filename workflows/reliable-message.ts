@@ -110,8 +110,16 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   wf.setHandler(stateQuery, () => t.state);
   wf.setHandler(ackSignal, (a) => M.applyAck(t, now(), a));
 
-  // ---- 1. the projection exists from the first workflow task
-  await sync();
+  // ---- 1. the projection exists from the first workflow task (a key of an earlier message is refused)
+  try {
+    await sync();
+  } catch (err) {
+    const reused = refusalOf(err, FailureType.keyReused);
+    if (reused === undefined) throw err;
+    M.markDead(t, now(), 'KEY_REUSED', reused);
+    wf.upsertSearchAttributes([{ key: SearchAttribute.status, value: 'DEAD' }]);
+    return t.state;
+  }
 
   // ---- 2. wait for confirm or cancel, checking back with the producer
   while (s().status === 'WAITING_CONFIRM') {
@@ -176,7 +184,7 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
       );
       M.published(t, now(), groups, messageId, delayMs);
     } catch (err) {
-      const rejection = rejectionOf(err);
+      const rejection = refusalOf(err, FailureType.publishRejected);
       if (rejection === undefined) throw err;
       M.markDead(t, now(), 'REJECTED', rejection);
     }
@@ -240,7 +248,7 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
       try {
         return await call();
       } catch (err) {
-        if (rejectionOf(err) !== undefined) throw err;
+        if (isRefusal(err)) throw err;
         await onFailure?.(failureMessage(err));
         await wf.sleep(Math.min(RETRY_FIRST_MS * 2 ** attempt, RETRY_MAX_MS));
         if (tracked) await continueAsNewIfHistoryIsLong();
@@ -290,10 +298,17 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   }
 }
 
-/** The reason RocketMQ gave when the publish activity found the message unpublishable for good. */
-function rejectionOf(err: unknown): string | undefined {
+/** An activity's refusal that no retry cures: RocketMQ rejecting the message, or a reused key. */
+const REFUSALS: string[] = [FailureType.publishRejected, FailureType.keyReused];
+
+function isRefusal(err: unknown): boolean {
+  return REFUSALS.some((type) => refusalOf(err, type) !== undefined);
+}
+
+/** The refusal's reason when `err` is an activity refusal of `type`. */
+function refusalOf(err: unknown, type: string): string | undefined {
   const cause = err instanceof wf.ActivityFailure ? err.cause : err;
-  if (cause instanceof wf.ApplicationFailure && cause.type === FailureType.publishRejected) return cause.message;
+  if (cause instanceof wf.ApplicationFailure && cause.type === type) return cause.message;
   return undefined;
 }
 

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import {
   InvalidTransitionError,
   KeyConflictError,
+  KeyReusedError,
   MessageNotFoundError,
   NotASubscriberError,
   ValidationError,
@@ -82,7 +83,7 @@ const FASTIFY_ERRORS: Record<string, (err: FastifyError) => [number, ErrorBody]>
 export function toHttpError(err: unknown, log: Logger): [number, ErrorBody] {
   if (err instanceof ValidationError) return [400, { code: err.code, message: err.message, field: err.field }];
   if (err instanceof MessageNotFoundError) return [404, { code: err.code, message: err.message, field: 'key' }];
-  if (err instanceof InvalidTransitionError || err instanceof KeyConflictError)
+  if (err instanceof InvalidTransitionError || err instanceof KeyConflictError || err instanceof KeyReusedError)
     return [409, { code: err.code, message: err.message, field: 'key' }];
   if (err instanceof NotASubscriberError) return [409, { code: err.code, message: err.message, field: 'group' }];
   if (err instanceof ApiError) return [err.statusCode, { code: err.code, message: err.message, field: err.field }];

@@ -32,6 +32,17 @@ export async function getMessageState(temporal: Client, key: string): Promise<Me
   }
 }
 
+/** Whether the message's workflow is known to Temporal (running, or closed within retention). */
+export async function workflowExists(temporal: Client, key: string): Promise<boolean> {
+  try {
+    await temporal.workflow.getHandle(workflowIdForKey(key)).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
 /** Publish it. Idempotent; an InvalidTransitionError after cancel. */
 export function confirmMessage(temporal: Client, key: string, by: Actor): Promise<MessageState> {
   return updateMessage(temporal, key, 'confirm', (h) => h.executeUpdate(confirmUpdate, { args: [{ by }] }), [
@@ -83,6 +94,10 @@ async function updateMessage(
     // Not running: either it never existed, or it closed (FINISHED/CANCELLED) and its state is final.
     const state = await getMessageState(temporal, key);
     if (closedOk.includes(state.status)) return state;
-    throw new InvalidTransitionError(key, `message ${key} is ${state.status}; it cannot be given ${action}`);
+    const why = state.lastError ? ` (${state.lastError})` : '';
+    throw new InvalidTransitionError(
+      key,
+      `message ${key} is ${state.status}${state.deadReason ? `(${state.deadReason})` : ''}${why}; it cannot be given ${action}`,
+    );
   }
 }

@@ -1,6 +1,6 @@
-import { confirmMessage } from '../../client/message-ops.js';
+import { confirmMessage, workflowExists } from '../../client/message-ops.js';
 import { startMessage } from '../../client/start-message.js';
-import { MessageNotFoundError } from '../../errors.js';
+import { KeyReusedError, MessageNotFoundError } from '../../errors.js';
 import type { MessageSpecInput } from '../../message-spec.js';
 import type { ApiDeps } from '../deps.js';
 import { listMessages } from '../message-list.js';
@@ -17,6 +17,22 @@ import {
 
 /** Prepare or send a message, read one, list them. */
 export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[] {
+  /**
+   * A key whose message is in MySQL (live or archived) but whose workflow is gone (past Temporal's retention)
+   * belongs to an earlier message: refused before anything starts. One key is one message, ever.
+   */
+  async function refuseReusedKey(key: string): Promise<void> {
+    const earlier =
+      (await prisma.message.findUnique({ where: { key }, select: { createdAt: true, status: true } })) ??
+      (await prisma.messageArchive.findUnique({ where: { key }, select: { createdAt: true, status: true } }));
+    if (!earlier || (await workflowExists(temporal, key))) return;
+    throw new KeyReusedError(
+      key,
+      `key ${key} belongs to an earlier message (created ${earlier.createdAt.toISOString()}, ${earlier.status}); ` +
+        'one key is one message: send it under a new key',
+    );
+  }
+
   return [
     route({
       method: 'POST',
@@ -42,6 +58,7 @@ export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[]
       },
       handler: async ({ body }, _req, reply) => {
         const { confirm = false, ...spec } = body;
+        await refuseReusedKey(spec.key);
         const result = await startMessage(temporal, config.temporal.taskQueue, spec as MessageSpecInput, confirm);
         if (confirm && !result.created) await confirmMessage(temporal, spec.key, 'producer');
         reply.code(result.created ? 201 : 200);
