@@ -35,9 +35,13 @@ const local = wf.proxyLocalActivities<Activities>({
   retry: { initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '500ms' },
 });
 
-/** One RocketMQ send (milliseconds), in the same workflow task as the projection write. */
+/**
+ * One RocketMQ send (milliseconds), in the same workflow task as the projection write. Short: a confirm's
+ * answer leaves with that task, so a broker that hangs may hold a confirm this long at most (once the
+ * worker knows the broker is down, it fails at once).
+ */
 const publishing = wf.proxyLocalActivities<Activities>({
-  scheduleToCloseTimeout: '2500ms',
+  scheduleToCloseTimeout: '1500ms',
   retry: { maximumAttempts: 1 },
 });
 

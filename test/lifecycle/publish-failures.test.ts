@@ -12,12 +12,15 @@ let service: TestService;
 let client: ReliableMessageClient;
 /** Keys whose next publishes fail as if the broker were unreachable, and how many times. */
 const brokerDownFor = new Map<string, number>();
+/** Keys whose publishes hang (a broker that accepts connections but never answers) until released. */
+const brokerHangs = new Set<string>();
 
 function flakyBroker(activities: Activities): Activities {
   const publish = activities.publishMessage;
   return {
     ...activities,
     async publishMessage(input) {
+      if (brokerHangs.has(input.key)) await new Promise((r) => setTimeout(r, 20_000));
       const left = brokerDownFor.get(input.key) ?? 0;
       if (left > 0) {
         brokerDownFor.set(input.key, left - 1);
@@ -115,6 +118,19 @@ describe('publishing that fails', () => {
     const history = await client.temporal.workflow.getHandle(workflowIdForKey(key)).fetchHistory();
     expect(history.events?.length ?? 0).toBeLessThan(60);
   });
+
+  it('a broker that hangs does not hold the producer: confirm returns once recorded, publication follows later', async () => {
+    const topic = await freshTopic('hang');
+    const key = uniqueId('hang');
+    brokerHangs.add(key);
+    await client.prepare({ key, topic, body: 'order 5' });
+    const confirming = Date.now();
+    expect((await client.confirm(key)).status).toBe('SENDING');
+    expect(Date.now() - confirming).toBeLessThan(3000);
+    await stateOf(key, (s) => (s.lastError ?? '').length > 0, 'the hang shown as the error', 15_000);
+    brokerHangs.delete(key);
+    await stateOf(key, (s) => s.status === 'FINISHED', 'FINISHED once the broker answers', 40_000);
+  }, 60_000);
 
   it('a message nobody subscribes to is still published (plain RocketMQ consumers get it), then FINISHED', async () => {
     const topic = await freshTopic('nobody');
