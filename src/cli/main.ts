@@ -18,6 +18,7 @@ Operators (through the HTTP API: RMSG_API_URL, RMSG_API_TOKEN):
   resend KEY              a DEAD message gets a fresh send budget
   confirm KEY             confirm an unconfirmed (or DEAD UNCONFIRMED) message
   cancel KEY [--reason R] cancel an unconfirmed message
+  repair KEY              a stuck message: end its run, start a fresh one from its projection
   stats [--json]          counts by status, topic and consumer group
 
 Processes:

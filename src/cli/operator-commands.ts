@@ -129,6 +129,7 @@ export const OPERATOR_COMMANDS: Record<string, (args: string[], config: Config, 
   resend: (args, config, out) => messageAction('resend', args, config, out),
   confirm: (args, config, out) => messageAction('confirm', args, config, out),
   cancel: (args, config, out) => messageAction('cancel', args, config, out),
+  repair: (args, config, out) => messageAction('repair', args, config, out),
 
   async stats(args, config, out) {
     const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
@@ -148,7 +149,7 @@ export const OPERATOR_COMMANDS: Record<string, (args: string[], config: Config, 
 };
 
 async function messageAction(
-  action: 'resend' | 'confirm' | 'cancel',
+  action: 'resend' | 'confirm' | 'cancel' | 'repair',
   args: string[],
   config: Config,
   out: Out,

@@ -6,8 +6,12 @@ import { registry } from '../../src/metrics.js';
 function recordingLog() {
   const lines: string[] = [];
   const log = logger.child({});
-  log.error = ((_obj: unknown, msg: string) => lines.push(`error ${msg}`)) as typeof log.error;
-  log.info = ((_obj: unknown, msg: string) => lines.push(`info ${msg}`)) as typeof log.info;
+  const record = (level: string) =>
+    ((_obj: unknown, msg: string) => {
+      lines.push(`${level} ${msg}`);
+    }) as unknown as typeof log.info;
+  log.error = record('error');
+  log.info = record('info');
   return { log, lines };
 }
 

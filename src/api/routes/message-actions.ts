@@ -1,4 +1,5 @@
 import { ackMessage, cancelMessage, confirmMessage, resendMessage } from '../../client/message-ops.js';
+import { repairMessage } from '../../message-repair.js';
 import type { ApiDeps } from '../deps.js';
 import { type AnyRoute, type ResponseSpec, route } from '../route.js';
 import { errorSchema, keyParams, notFound, writeErrors } from '../schemas/common.js';
@@ -15,7 +16,7 @@ const transition = (what: string): Record<number, ResponseSpec> => ({
  * Confirm, cancel, resend and acks: any-language producers and consumers, and operators. Confirm and
  * cancel are recorded as the producer's (like the SDK's) unless the body says `by: "operator"`.
  */
-export function messageActionRoutes({ temporal }: ApiDeps): AnyRoute[] {
+export function messageActionRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[] {
   return [
     route({
       method: 'POST',
@@ -48,6 +49,21 @@ export function messageActionRoutes({ temporal }: ApiDeps): AnyRoute[] {
       params: keyParams,
       responses: transition('resend'),
       handler: ({ params }) => resendMessage(temporal, params.key),
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/messages/{key}/repair',
+      access: 'write',
+      tag: 'messages',
+      summary: "Operator repair: end a stuck run and start a fresh one from the message's projection",
+      description:
+        'For a message whose workflow fails on every task (for instance a history the deployed code cannot ' +
+        'replay). The fresh run resends at once to the groups not shown as consumed, with a fresh send budget, ' +
+        'and asks the producer at once if the message still waits for its confirm. 409 for a FINISHED or ' +
+        'CANCELLED message.',
+      params: keyParams,
+      responses: transition('repair'),
+      handler: ({ params }) => repairMessage({ temporal, prisma, taskQueue: config.temporal.taskQueue }, params.key),
     }),
     route({
       method: 'POST',
