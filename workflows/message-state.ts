@@ -242,6 +242,7 @@ export function describe(s: MessageState): string {
   if (s.deliveries.length > 0)
     parts.push(`${consumed}/${s.deliveries.length} groups consumed`, `send round ${s.sendRound}`);
   if (s.status === 'WAITING_CONFIRM') parts.push(`${s.checkBackCount} check-backs`);
+  if (s.lastError) parts.push(`last error: ${s.lastError}`);
   return parts.join(' · ');
 }
 

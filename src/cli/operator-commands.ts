@@ -25,6 +25,7 @@ interface MessageView {
   status: string;
   deadReason: string | null;
   cancelReason: string | null;
+  lastError: string | null;
   sendCount: number;
   checkBackCount: number;
   createdAt: string;
@@ -98,6 +99,7 @@ export const OPERATOR_COMMANDS: Record<string, (args: string[], config: Config, 
     out(`topic     ${m.topic}${m.tag ? `  tag ${m.tag}` : ''}`);
     out(`producer  ${m.producerGroup}`);
     out(`sends     ${m.sendCount}   check-backs ${m.checkBackCount}`);
+    if (m.lastError) out(`error     ${m.lastError}`);
     out(
       `created   ${m.createdAt}${m.confirmedAt ? `   confirmed ${m.confirmedAt}` : ''}${m.finishedAt ? `   finished ${m.finishedAt}` : ''}`,
     );
