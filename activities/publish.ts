@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { injectTraceContext, inSpan, SpanKind } from '../src/tracing.js';
 import { MessageProperty, type MessageSpec } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -44,15 +45,26 @@ export function createPublishActivities({
         [MessageProperty.round]: String(round),
         [MessageProperty.producerGroup]: m.producerGroup,
       };
-      const { messageId } = await publisher.publish({
-        topic: m.topic,
-        tag: m.tag,
-        keys: [key],
-        body: Buffer.from(m.body, 'utf8'),
-        properties,
-        delayMs,
-        messageGroup: m.orderKey,
-      });
+      // The message carries its trace (W3C traceparent): the consumer's handler span continues it.
+      const { messageId } = await inSpan(
+        `publish ${m.topic}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: { 'messaging.system': 'rocketmq', 'messaging.destination.name': m.topic },
+        },
+        async () => {
+          injectTraceContext(properties);
+          return publisher.publish({
+            topic: m.topic,
+            tag: m.tag,
+            keys: [key],
+            body: Buffer.from(m.body, 'utf8'),
+            properties,
+            delayMs,
+            messageGroup: m.orderKey,
+          });
+        },
+      );
       log.debug({ messageKey: key, messageId, groups, round }, 'published');
       return { messageId };
     },
