@@ -80,7 +80,20 @@ export interface ReliableMessageInput {
   timings?: Partial<Timings>;
   /** Set when the workflow continues as new: the state to resume from. */
   resume?: MessageState;
+  /**
+   * The shape of `resume`: RESUME_SCHEMA_VERSION of the code that continued as new (absent: 1). A
+   * worker older than that shape fails the workflow task, which waits for a newer worker.
+   */
+  resumeSchemaVersion?: number;
+  /** For tests only: continue as new at this history length instead of the workflow's own limit. */
+  maxHistoryEvents?: number;
 }
+
+/**
+ * Version of the `resume` state (MessageState as a continued run reads it). Bump it, and keep
+ * reading the older shapes, whenever a change of MessageState would mislead code reading an old one.
+ */
+export const RESUME_SCHEMA_VERSION = 1;
 
 export interface DeliveryState {
   group: string;

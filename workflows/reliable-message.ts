@@ -17,6 +17,7 @@ import {
   FailureType,
   type MessageState,
   PRODUCER_CHECK_BACK_ACTIVITY,
+  RESUME_SCHEMA_VERSION,
   type ReliableMessageInput,
   resendUpdate,
   SearchAttribute,
@@ -44,6 +45,11 @@ const publishing = wf.proxyLocalActivities<Activities>({
 const MAX_HISTORY_EVENTS = 4000;
 
 export async function reliableMessageWorkflow(input: ReliableMessageInput): Promise<MessageState> {
+  const resumeSchema = input.resumeSchemaVersion ?? 1;
+  if (input.resume && resumeSchema > RESUME_SCHEMA_VERSION) {
+    // A plain Error fails the workflow task (retried), not the workflow: a newer worker picks it up.
+    throw new Error(`resume state has schema ${resumeSchema}; this worker reads up to ${RESUME_SCHEMA_VERSION}`);
+  }
   const now = () => Date.now();
   // Update handlers are registered before the first await: an update arriving in the first workflow
   // task (a confirm right after prepare) must find them. They wait until the state exists.
@@ -142,13 +148,14 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
 
   async function continueAsNewIfHistoryIsLong(): Promise<void> {
     const info = wf.workflowInfo();
-    if (!info.continueAsNewSuggested && info.historyLength < MAX_HISTORY_EVENTS) return;
+    if (!info.continueAsNewSuggested && info.historyLength < (input.maxHistoryEvents ?? MAX_HISTORY_EVENTS)) return;
     await wf.condition(wf.allHandlersFinished);
     await sync();
     await wf.continueAsNew<typeof reliableMessageWorkflow>({
       ...input,
       message: { ...input.message, body: '' }, // the body lives in the projection by now
       resume: t.state,
+      resumeSchemaVersion: RESUME_SCHEMA_VERSION,
     });
   }
 
