@@ -86,6 +86,14 @@ const published = (c: ReliableMessageClient, key: string, sends = 1) =>
 const status = (c: ReliableMessageClient, key: string, want: MessageState['status']) =>
   until(c, key, want, (s) => s.status === want);
 
+/** The message's publication is consumed by group A (its only subscriber), which finishes it. */
+async function consumedByA(stack: Stack, c: ReliableMessageClient, key: string, sends = 1) {
+  await published(c, key, sends);
+  await ack(c, key, { group: stack.groupA, status: 'CONSUMED', received: true });
+  await status(c, key, 'FINISHED');
+  return c;
+}
+
 /** A producer group with a check-back that gives `answers` in turn (the last one from then on). */
 async function producerWithCheckBack(stack: Stack, name: string, answers: CheckBackAnswer[]) {
   const c = await stack.client(`${stack.topic}-${name}`);
@@ -102,10 +110,7 @@ const RUNS: Record<Scenario, (stack: Stack, key: string) => Promise<ReliableMess
   async send(stack, key) {
     const c = await stack.client(`${stack.topic}-send`);
     await c.send({ key, topic: stack.topic, tag: 'one', body: 'send' });
-    await published(c, key);
-    await ack(c, key, { group: stack.groupA, status: 'CONSUMED', received: true });
-    await status(c, key, 'FINISHED');
-    return c;
+    return consumedByA(stack, c, key);
   },
   async 'prepare-confirm'(stack, key) {
     const c = await stack.client(`${stack.topic}-prepare`);
@@ -128,10 +133,7 @@ const RUNS: Record<Scenario, (stack: Stack, key: string) => Promise<ReliableMess
   async 'check-back-commit'(stack, key) {
     const c = await producerWithCheckBack(stack, 'commit', ['COMMIT']);
     await c.prepare({ key, topic: stack.topic, tag: 'one', body: 'commit', timings: { checkBackAfterMs: 300 } });
-    await published(c, key);
-    await ack(c, key, { group: stack.groupA, status: 'CONSUMED', received: true });
-    await status(c, key, 'FINISHED');
-    return c;
+    return consumedByA(stack, c, key);
   },
   async 'check-back-rollback'(stack, key) {
     const c = await producerWithCheckBack(stack, 'rollback', ['ROLLBACK']);
@@ -143,10 +145,7 @@ const RUNS: Record<Scenario, (stack: Stack, key: string) => Promise<ReliableMess
     const c = await producerWithCheckBack(stack, 'unknown', ['UNKNOWN', 'COMMIT']);
     const timings = { checkBackAfterMs: 300, checkBackBackoff: 1 };
     await c.prepare({ key, topic: stack.topic, tag: 'one', body: 'unknown-then-commit', timings });
-    await published(c, key);
-    await ack(c, key, { group: stack.groupA, status: 'CONSUMED', received: true });
-    await status(c, key, 'FINISHED');
-    return c;
+    return consumedByA(stack, c, key);
   },
   async 'deadline-dead-then-operator-confirm'(stack, key) {
     // No check-back served: nobody answers before the deadline.
@@ -155,10 +154,7 @@ const RUNS: Record<Scenario, (stack: Stack, key: string) => Promise<ReliableMess
     await c.prepare({ key, topic: stack.topic, tag: 'one', body: 'deadline', timings });
     await until(c, key, 'DEAD(UNCONFIRMED)', (s) => s.status === 'DEAD' && s.deadReason === 'UNCONFIRMED');
     await confirmMessage(c.temporal, key, 'operator');
-    await published(c, key);
-    await ack(c, key, { group: stack.groupA, status: 'CONSUMED', received: true });
-    await status(c, key, 'FINISHED');
-    return c;
+    return consumedByA(stack, c, key);
   },
   async 'resend-to-lagging-group'(stack, key) {
     const c = await stack.client(`${stack.topic}-lagging`);
@@ -184,10 +180,7 @@ const RUNS: Record<Scenario, (stack: Stack, key: string) => Promise<ReliableMess
     });
     await until(c, key, 'DEAD(UNCONSUMED)', (s) => s.status === 'DEAD' && s.deadReason === 'UNCONSUMED');
     await c.resend(key);
-    await published(c, key, 2);
-    await ack(c, key, { group: stack.groupA, status: 'CONSUMED', received: true });
-    await status(c, key, 'FINISHED');
-    return c;
+    return consumedByA(stack, c, key, 2);
   },
   async 'continue-as-new'(stack, key) {
     // Check-backs answering UNKNOWN grow the history until the (test-only) low limit makes the run
@@ -210,10 +203,7 @@ const RUNS: Record<Scenario, (stack: Stack, key: string) => Promise<ReliableMess
       await new Promise((r) => setTimeout(r, 100));
     }
     await c.confirm(key);
-    await published(c, key);
-    await ack(c, key, { group: stack.groupA, status: 'CONSUMED', received: true });
-    await status(c, key, 'FINISHED');
-    return c;
+    return consumedByA(stack, c, key);
   },
 };
 
