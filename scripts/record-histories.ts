@@ -1,7 +1,7 @@
 /**
  * `npm run histories:record`: drives real runs of every path of the reliable-message workflow
- * against the local stack and writes their histories to test/fixtures/histories/ (the folder's old
- * files are replaced). test/replay/histories.test.ts replays them all against the current workflow
+ * against the local stack and writes their histories to test/fixtures/histories/, replacing the
+ * ones it wrote before. test/replay/histories.test.ts replays them all against the current workflow
  * code. Re-run this after an intended change of the workflow, once that change is safe (README:
  * "Upgrades").
  *
@@ -48,6 +48,15 @@ export const SCENARIOS = [
   'continue-as-new',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
+
+/**
+ * The files this script writes (and replaces): `<scenario>.json`, or `<scenario>.run<N>.json` for a
+ * message that continued as new. Other files in the folder (kept histories of older code, exports
+ * from production) are left alone, and replayed all the same.
+ */
+function isRecordedFile(name: string): boolean {
+  return SCENARIOS.some((s) => name === `${s}.json` || new RegExp(`^${s}\\.run\\d+\\.json$`).test(name));
+}
 
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -260,7 +269,7 @@ async function main(): Promise<void> {
       }),
     );
     mkdirSync(HISTORIES_DIR, { recursive: true });
-    for (const f of readdirSync(HISTORIES_DIR)) if (f.endsWith('.json')) rmSync(join(HISTORIES_DIR, f));
+    for (const f of readdirSync(HISTORIES_DIR)) if (isRecordedFile(f)) rmSync(join(HISTORIES_DIR, f));
     for (const { scenario, runs } of finished) {
       runs.forEach((history, i) => {
         const name = runs.length === 1 ? `${scenario}.json` : `${scenario}.run${i + 1}.json`;
