@@ -10,6 +10,7 @@ import {
   UnsupportedException,
 } from 'rocketmq-client-nodejs';
 import type { DependencyGate } from '../src/dependency-gate.js';
+import { injectTraceContext, inSpan, SpanKind } from '../src/tracing.js';
 import { FailureType, MessageProperty, type MessageSpec } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -61,18 +62,29 @@ export function createPublishActivities({
         [MessageProperty.producerGroup]: m.producerGroup,
       };
       try {
-        const { messageId } = await rocketmq.call(
-          () =>
-            publisher.publish({
-              topic: m.topic,
-              tag: m.tag,
-              keys: [key],
-              body: Buffer.from(m.body, 'utf8'),
-              properties,
-              delayMs,
-              messageGroup: m.orderKey,
-            }),
-          (err) => !isRejection(err),
+        // The message carries its trace (W3C traceparent): the consumer's handler span continues it.
+        const { messageId } = await inSpan(
+          `publish ${m.topic}`,
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: { 'messaging.system': 'rocketmq', 'messaging.destination.name': m.topic },
+          },
+          () => {
+            injectTraceContext(properties);
+            return rocketmq.call(
+              () =>
+                publisher.publish({
+                  topic: m.topic,
+                  tag: m.tag,
+                  keys: [key],
+                  body: Buffer.from(m.body, 'utf8'),
+                  properties,
+                  delayMs,
+                  messageGroup: m.orderKey,
+                }),
+              (err) => !isRejection(err),
+            );
+          },
         );
         log.debug({ messageKey: key, messageId, groups, round }, 'published');
         return { messageId };

@@ -11,6 +11,7 @@ import {
   type MessageSpec,
   type MessageState,
   RELIABLE_MESSAGE_WORKFLOW,
+  RESUME_SCHEMA_VERSION,
   type ReliableMessageInput,
   type ResumeState,
   type Timings,
@@ -79,7 +80,7 @@ export function resumeFromProjection(row: Row, now: number): { message: MessageS
     eventSeq: Math.max(0, ...row.events.map((e) => e.seq)),
     version: row.version,
   };
-  return { message, resume: { schemaVersion: 1, state, unsynced: [], rowWritten: true } };
+  return { message, resume: { schemaVersion: RESUME_SCHEMA_VERSION, state, unsynced: [], rowWritten: true } };
 }
 
 /** Ends the message's current run and starts a fresh one from its projection; returns the state it resumes from. */

@@ -86,12 +86,23 @@ export interface ReliableMessageInput {
   timings?: Partial<Timings>;
   /** Set when the workflow continues as new: where the previous run stopped. */
   resume?: ResumeState;
+  /** For tests only: continue as new at this history length instead of the workflow's own limit. */
+  maxHistoryEvents?: number;
 }
+
+/**
+ * Version of the `resume` state. Bump it, and keep reading the older shapes, whenever a change of this
+ * shape (or of MessageState) would mislead code reading an old one.
+ */
+export const RESUME_SCHEMA_VERSION = 1;
 
 /** What a run hands to the next one when it continues as new (the message itself stays in `message`). */
 export interface ResumeState {
-  /** Bumped whenever this shape changes, so a newer worker can still read an older run's hand-over. */
-  schemaVersion: 1;
+  /**
+   * RESUME_SCHEMA_VERSION of the code that handed over. A worker older than that shape fails the workflow
+   * task, which waits for a newer worker.
+   */
+  schemaVersion: number;
   state: MessageState;
   /** Events not yet written to the projection (the database may be down at the hand-over). */
   unsynced: MessageEvent[];

@@ -16,6 +16,7 @@ import {
   FailureType,
   type MessageState,
   PRODUCER_CHECK_BACK_ACTIVITY,
+  RESUME_SCHEMA_VERSION,
   type ReliableMessageInput,
   resendUpdate,
   SearchAttribute,
@@ -56,6 +57,11 @@ const PRODUCER_ANSWERS = ['COMMIT', 'ROLLBACK', 'UNKNOWN'];
 const CONSUMER_ANSWERS = ['CONSUMED', 'NOT_CONSUMED', 'UNKNOWN'];
 
 export async function reliableMessageWorkflow(input: ReliableMessageInput): Promise<MessageState> {
+  const resumeSchema = input.resume?.schemaVersion ?? RESUME_SCHEMA_VERSION;
+  if (resumeSchema > RESUME_SCHEMA_VERSION) {
+    // A plain Error fails the workflow task (retried), not the workflow: a newer worker picks it up.
+    throw new Error(`resume state has schema ${resumeSchema}; this worker reads up to ${RESUME_SCHEMA_VERSION}`);
+  }
   const now = () => Date.now();
   const resume = input.resume;
   let tracked: M.Tracked | undefined = resume && { state: resume.state, unsynced: resume.unsynced };
@@ -293,11 +299,16 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   /** Hands the state (with events the projection has not taken yet, and the body) to a fresh run. */
   async function continueAsNewIfHistoryIsLong(): Promise<void> {
     const info = wf.workflowInfo();
-    if (!info.continueAsNewSuggested && info.historyLength < MAX_HISTORY_EVENTS) return;
+    if (!info.continueAsNewSuggested && info.historyLength < (input.maxHistoryEvents ?? MAX_HISTORY_EVENTS)) return;
     await wf.condition(wf.allHandlersFinished);
     await wf.continueAsNew<typeof reliableMessageWorkflow>({
       ...input,
-      resume: { schemaVersion: 1, state: t.state, unsynced: t.unsynced, rowWritten: projection.rowWritten },
+      resume: {
+        schemaVersion: RESUME_SCHEMA_VERSION,
+        state: t.state,
+        unsynced: t.unsynced,
+        rowWritten: projection.rowWritten,
+      },
     });
   }
 }
