@@ -76,6 +76,40 @@ const configSchema = z.object({
       readToken: z.string().min(16).optional(),
       /** Bearer token for every route (writes and reads). */
       writeToken: z.string().min(16).optional(),
+      /** Write requests per minute per caller (token, or address without one); 0 = no limit. */
+      writeRateLimitPerMinute: z.coerce.number().int().nonnegative().default(0),
+    })
+    .prefault({}),
+  /** Where the service may send HTTP check-backs (link-local and cloud metadata addresses never). */
+  checkBack: z
+    .object({
+      /**
+       * Hosts a check-back URL may name: exact names or addresses, `*.example.com` for subdomains,
+       * `*` for any host. The default allows loopback only (the local stack).
+       */
+      allowedHosts: z
+        .preprocess(
+          (v) =>
+            typeof v === 'string'
+              ? v
+                  .split(',')
+                  .map((h) => h.trim().toLowerCase())
+                  .filter(Boolean)
+              : v,
+          z.array(z.string().min(1)),
+        )
+        .default(['localhost', '127.0.0.1', '[::1]']),
+    })
+    .prefault({}),
+  /**
+   * Encryption of payloads in Temporal (AES-256-GCM), off without keys. `keys` is `id:base64key,...`
+   * (32-byte keys); new payloads are encrypted with `encryptWith` (default: the last key), every
+   * listed key still decrypts, so a rotation adds a key and moves `encryptWith` to it.
+   */
+  codec: z
+    .object({
+      keys: z.string().default(''),
+      encryptWith: z.string().min(1).optional(),
     })
     .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -126,7 +160,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       port: env.RMSG_API_PORT,
       readToken: env.RMSG_API_READ_TOKEN,
       writeToken: env.RMSG_API_WRITE_TOKEN,
+      writeRateLimitPerMinute: env.RMSG_API_WRITE_RATE_LIMIT,
     },
+    checkBack: { allowedHosts: env.RMSG_CHECK_BACK_HOSTS },
+    codec: { keys: env.RMSG_CODEC_KEYS, encryptWith: env.RMSG_CODEC_ENCRYPT_WITH },
     logLevel: env.RMSG_LOG_LEVEL,
   };
   const parsed = configSchema.safeParse(mergeDefined(fromEnv, overrides));

@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { type PurgeTimer, startPurgeTimer } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
@@ -14,6 +15,8 @@ export interface CheckBackServer {
 export async function serveCheckBackActivity(opts: {
   address: string;
   namespace: string;
+  /** The same payload codec as the service, so both read each other's payloads. */
+  dataConverter: DataConverter;
   taskQueue: string;
   activityName: string;
   answer: (key: string) => Promise<string>;
@@ -27,6 +30,7 @@ export async function serveCheckBackActivity(opts: {
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
+    dataConverter: opts.dataConverter,
     taskQueue: opts.taskQueue,
     activities: {
       [opts.activityName]: async (key: string) => {

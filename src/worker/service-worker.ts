@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { createPrisma } from '../db/prisma.js';
 import type { Logger } from '../logger.js';
 import { createRocketmqPublisher } from '../rocketmq/publisher.js';
+import { dataConverterOf } from '../temporal/codec.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
 import { bundleWorkflowsInChildProcess } from './workflow-bundle.js';
 
@@ -33,6 +34,7 @@ export async function createServiceWorker(
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle,
+    dataConverter: dataConverterOf(config.codec),
     activities: createActivities({ prisma, publisher, config, log }),
     ...definedOnly(config.worker),
   });

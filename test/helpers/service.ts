@@ -38,8 +38,12 @@ export interface TestService {
  * Runs the real service worker against the local stack on a task queue of its own, so that
  * workflows left over from other tests or runs never reach it.
  */
-export async function startTestService(timings: Partial<Timings> = {}): Promise<TestService> {
+export async function startTestService(
+  timings: Partial<Timings> = {},
+  overrides: Partial<Config> = {},
+): Promise<TestService> {
   const config = loadConfig(process.env, {
+    ...overrides,
     temporal: { ...loadConfig().temporal, taskQueue: uniqueId('rmsg-test') },
     timings: { ...FAST_TIMINGS, ...timings },
   });

@@ -1,7 +1,10 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
+import type { FastifyRequest } from 'fastify';
 import { ackSignal, workflowIdForKey } from '../../../workflows/definitions.js';
 import { cancelMessage, confirmMessage, getMessageState, resendMessage } from '../../client/message-ops.js';
 import type { ApiDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { existingMessageOwner } from '../message-owner.js';
 import { type AnyRoute, type ResponseSpec, route } from '../route.js';
 import { errorSchema, keyParams, notFound, writeErrors } from '../schemas/common.js';
 import { ackBody, ackResponse, cancelBody, confirmBody, messageStateSchema } from '../schemas/messages.js';
@@ -17,34 +20,41 @@ const transition = (what: string): Record<number, ResponseSpec> => ({
  * Confirm, cancel, resend and acks: any-language producers and consumers, and operators. Confirm and
  * cancel are recorded as the producer's (like the SDK's) unless the body says `by: "operator"`.
  */
-export function messageActionRoutes({ temporal }: ApiDeps): AnyRoute[] {
+export function messageActionRoutes({ temporal, prisma }: ApiDeps): AnyRoute[] {
+  const owner = existingMessageOwner({ prisma, temporal });
+  /** Only an operator may record a confirm or cancel as the operator's. */
+  const actor = (req: FastifyRequest, by: 'producer' | 'operator' | undefined) => {
+    if (by === 'operator' && req.principal?.role !== 'operator')
+      throw new ApiError(403, 'OPERATOR_RIGHT_REQUIRED', 'by: "operator" needs the operator right', 'by');
+    return by ?? 'producer';
+  };
   return [
     route({
       method: 'POST',
       path: '/v1/messages/{key}/confirm',
-      access: 'write',
+      access: { producer: owner },
       tag: 'messages',
       summary: 'Confirm: the business happened; publish. Idempotent; 409 after cancel',
       params: keyParams,
       body: confirmBody,
       responses: transition('confirm'),
-      handler: ({ params, body }) => confirmMessage(temporal, params.key, body.by ?? 'producer'),
+      handler: ({ params, body }, req) => confirmMessage(temporal, params.key, actor(req, body.by)),
     }),
     route({
       method: 'POST',
       path: '/v1/messages/{key}/cancel',
-      access: 'write',
+      access: { producer: owner },
       tag: 'messages',
       summary: 'Cancel: the business did not happen; never publish. Idempotent; 409 once confirmed',
       params: keyParams,
       body: cancelBody,
       responses: transition('cancel'),
-      handler: ({ params, body }) => cancelMessage(temporal, params.key, body.by ?? 'producer', body.reason),
+      handler: ({ params, body }, req) => cancelMessage(temporal, params.key, actor(req, body.by), body.reason),
     }),
     route({
       method: 'POST',
       path: '/v1/messages/{key}/resend',
-      access: 'write',
+      access: 'operator',
       tag: 'messages',
       summary: 'Operator resend: a DEAD message gets a fresh send budget; a SENDING one is resent now',
       params: keyParams,
@@ -54,7 +64,7 @@ export function messageActionRoutes({ temporal }: ApiDeps): AnyRoute[] {
     route({
       method: 'POST',
       path: '/v1/messages/{key}/acks',
-      access: 'write',
+      access: { consumer: ({ body }) => body.group },
       tag: 'messages',
       summary: "A consumer group's report: RECEIVED, CONSUMED or FAILED (with its error)",
       params: keyParams,

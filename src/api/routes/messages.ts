@@ -4,6 +4,7 @@ import { MessageNotFoundError } from '../../errors.js';
 import type { MessageSpecInput } from '../../message-spec.js';
 import type { ApiDeps } from '../deps.js';
 import { listMessages } from '../message-list.js';
+import { existingMessageOwner, messageOwner } from '../message-owner.js';
 import { archivedDetail, messageDetail } from '../message-view.js';
 import { type AnyRoute, route } from '../route.js';
 import { errors, keyParams, notFound, writeErrors } from '../schemas/common.js';
@@ -17,11 +18,13 @@ import {
 
 /** Prepare or send a message, read one, list them. */
 export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[] {
+  const owner = messageOwner({ prisma, temporal });
   return [
     route({
       method: 'POST',
       path: '/v1/messages',
-      access: 'write',
+      // A producer sends as its own group, and never touches another group's message by its key.
+      access: { producer: async ({ body }) => (await owner(body.key)) ?? body.producerGroup },
       tag: 'messages',
       summary: 'Prepare a message (or send it with confirm: true)',
       description:
@@ -45,7 +48,7 @@ export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[]
     route({
       method: 'GET',
       path: '/v1/messages/{key}',
-      access: 'read',
+      access: { read: true, producer: existingMessageOwner({ prisma, temporal }) },
       tag: 'messages',
       summary: 'A message with its deliveries and events (from the archive once housekept)',
       params: keyParams,

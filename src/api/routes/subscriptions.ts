@@ -47,7 +47,7 @@ export function subscriptionRoutes({ prisma }: ApiDeps): AnyRoute[] {
     route({
       method: 'GET',
       path: '/v1/subscriptions/{topic}/{group}',
-      access: 'read',
+      access: { read: true, consumer: ({ params }) => params.group },
       tag: 'subscriptions',
       summary: "A group's subscription to a topic",
       params: subscriptionParams,
@@ -61,7 +61,7 @@ export function subscriptionRoutes({ prisma }: ApiDeps): AnyRoute[] {
     route({
       method: 'PUT',
       path: '/v1/subscriptions/{topic}/{group}',
-      access: 'write',
+      access: { consumer: ({ params }) => params.group },
       tag: 'subscriptions',
       summary: 'Create or replace a subscription; messages confirmed from now on count the group',
       params: subscriptionParams,
@@ -85,7 +85,7 @@ export function subscriptionRoutes({ prisma }: ApiDeps): AnyRoute[] {
     route({
       method: 'DELETE',
       path: '/v1/subscriptions/{topic}/{group}',
-      access: 'write',
+      access: { consumer: ({ params }) => params.group },
       tag: 'subscriptions',
       summary: 'Remove a subscription (messages already confirmed keep their subscribers)',
       params: subscriptionParams,
