@@ -149,24 +149,21 @@ const ROUTES: RouteCase[] = [
     body: () => ({ tagExpression: '*' }),
   }),
   consumerRoute({ name: 'unsubscribe', method: 'DELETE', url: () => `/v1/subscriptions/${topic}/${G}` }),
-  readRoute('list producers', () => '/v1/producers'),
-  producerRoute({ name: 'get a producer', method: 'GET', url: () => `/v1/producers/${P}` }, true),
-  producerRoute({
-    name: 'register a producer check-back',
-    method: 'PUT',
-    url: () => `/v1/producers/${P}`,
-    body: () => ({ checkBackUrl: 'http://127.0.0.1:1/cb' }),
+  ...(['producer', 'consumer'] as const).flatMap((kind) => {
+    const [group, scoped] = kind === 'producer' ? [P, producerRoute] : [G, consumerRoute];
+    const url = () => `/v1/${kind}s/${group}`;
+    return [
+      readRoute(`list ${kind}s`, () => `/v1/${kind}s`),
+      scoped({ name: `get a ${kind}`, method: 'GET', url }, true),
+      scoped({
+        name: `register a ${kind} check-back`,
+        method: 'PUT',
+        url,
+        body: () => ({ checkBackUrl: 'http://127.0.0.1:1/cb' }),
+      }),
+      scoped({ name: `forget a ${kind}`, method: 'DELETE', url }),
+    ];
   }),
-  producerRoute({ name: 'forget a producer', method: 'DELETE', url: () => `/v1/producers/${P}` }),
-  readRoute('list consumers', () => '/v1/consumers'),
-  consumerRoute({ name: 'get a consumer', method: 'GET', url: () => `/v1/consumers/${G}` }, true),
-  consumerRoute({
-    name: 'register a consumer check-back',
-    method: 'PUT',
-    url: () => `/v1/consumers/${G}`,
-    body: () => ({ checkBackUrl: 'http://127.0.0.1:1/cb' }),
-  }),
-  consumerRoute({ name: 'forget a consumer', method: 'DELETE', url: () => `/v1/consumers/${G}` }),
   readRoute('stats', () => '/v1/stats'),
   readRoute('metrics', () => '/metrics'),
   {
