@@ -6,7 +6,7 @@ import { ValidationError } from '../../errors.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { type AnyRoute, route } from '../route.js';
-import { errors, notFound, writeErrors } from '../schemas/common.js';
+import { errors, notFound } from '../schemas/common.js';
 import { checkBackBody, checkBackView, groupParams, listOf } from '../schemas/registrations.js';
 
 type Kind = 'producer' | 'consumer';
@@ -115,7 +115,7 @@ export function checkBackRoutes({ prisma, config }: ApiDeps, kind: Kind): AnyRou
       responses: {
         201: { description: 'Registered', schema: checkBackView },
         200: { description: 'Updated', schema: checkBackView },
-        ...writeErrors,
+        ...errors,
       },
       handler: async ({ params, body }, _req, reply) => {
         if (body.checkBackUrl) {
@@ -137,7 +137,7 @@ export function checkBackRoutes({ prisma, config }: ApiDeps, kind: Kind): AnyRou
       tag,
       summary: `Forget a ${kind} group and its check-back`,
       params: groupParams,
-      responses: { 204: { description: 'Removed' }, ...writeErrors, ...notFound },
+      responses: { 204: { description: 'Removed' }, ...errors, ...notFound },
       handler: async ({ params }, _req, reply) => {
         const { count } = await rows.remove(params.group);
         if (count === 0) throw missing(params.group);

@@ -5,7 +5,7 @@ import { AesGcmCodec, codecKeysOf } from '../../temporal/codec.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { type AnyRoute, route } from '../route.js';
-import { writeErrors } from '../schemas/common.js';
+import { errors } from '../schemas/common.js';
 
 /** Payloads as Temporal UI and `temporal` CLI send them to a codec server: bytes in base64. */
 const jsonPayloads = z
@@ -53,7 +53,7 @@ export function codecRoutes({ config }: ApiDeps): AnyRoute[] {
       tag: 'operations',
       summary: `Codec server: ${op} payloads (Temporal UI, temporal CLI)`,
       body: jsonPayloads,
-      responses: { 200: { description: `The payloads, ${op}d`, schema: jsonPayloads }, ...writeErrors },
+      responses: { 200: { description: `The payloads, ${op}d`, schema: jsonPayloads }, ...errors },
       handler: ({ body }) => run(op, body),
     }),
   );

@@ -6,12 +6,12 @@ import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { existingMessageOwner } from '../message-owner.js';
 import { type AnyRoute, type ResponseSpec, route } from '../route.js';
-import { errorSchema, keyParams, notFound, writeErrors } from '../schemas/common.js';
+import { errorSchema, errors, keyParams, notFound } from '../schemas/common.js';
 import { ackBody, ackResponse, cancelBody, confirmBody, messageStateSchema } from '../schemas/messages.js';
 
 const transition = (what: string): Record<number, ResponseSpec> => ({
   200: { description: `The message's state after ${what}`, schema: messageStateSchema },
-  ...writeErrors,
+  ...errors,
   ...notFound,
   409: { description: `The message's state does not allow ${what} (INVALID_TRANSITION)`, schema: errorSchema },
 });
@@ -72,7 +72,7 @@ export function messageActionRoutes({ temporal, prisma }: ApiDeps): AnyRoute[] {
       responses: {
         202: { description: 'Passed to the message', schema: ackResponse },
         200: { description: 'The message is closed; the ack changes nothing', schema: ackResponse },
-        ...writeErrors,
+        ...errors,
         ...notFound,
       },
       handler: async ({ params, body }, _req, reply) => {

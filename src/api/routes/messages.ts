@@ -7,7 +7,7 @@ import { listMessages } from '../message-list.js';
 import { existingMessageOwner, messageOwner } from '../message-owner.js';
 import { archivedDetail, messageDetail } from '../message-view.js';
 import { type AnyRoute, route } from '../route.js';
-import { errors, keyParams, notFound, writeErrors } from '../schemas/common.js';
+import { errors, keyParams, notFound } from '../schemas/common.js';
 import {
   createMessageBody,
   createMessageResponse,
@@ -34,7 +34,7 @@ export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[]
       responses: {
         201: { description: 'Registered', schema: createMessageResponse },
         200: { description: 'A message with this key already existed', schema: createMessageResponse },
-        ...writeErrors,
+        ...errors,
         409: { description: 'confirm: true for a message already cancelled', schema: errors[400].schema },
       },
       handler: async ({ body }, _req, reply) => {

@@ -2,7 +2,7 @@ import type { Subscription } from '../../db/prisma.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { type AnyRoute, route } from '../route.js';
-import { errors, notFound, writeErrors } from '../schemas/common.js';
+import { errors, notFound } from '../schemas/common.js';
 import {
   listOf,
   subscriptionBody,
@@ -69,7 +69,7 @@ export function subscriptionRoutes({ prisma }: ApiDeps): AnyRoute[] {
       responses: {
         201: { description: 'Created', schema: subscriptionView },
         200: { description: 'Replaced', schema: subscriptionView },
-        ...writeErrors,
+        ...errors,
       },
       handler: async ({ params, body }, _req, reply) => {
         const existed = await prisma.subscription.findUnique({ where: where(params.topic, params.group) });
@@ -89,7 +89,7 @@ export function subscriptionRoutes({ prisma }: ApiDeps): AnyRoute[] {
       tag: 'subscriptions',
       summary: 'Remove a subscription (messages already confirmed keep their subscribers)',
       params: subscriptionParams,
-      responses: { 204: { description: 'Removed' }, ...writeErrors, ...notFound },
+      responses: { 204: { description: 'Removed' }, ...errors, ...notFound },
       handler: async ({ params }, _req, reply) => {
         const { count } = await prisma.subscription.deleteMany({
           where: { topic: params.topic, consumerGroup: params.group },

@@ -6,7 +6,7 @@ import { ROLES, tokenHash } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { type AnyRoute, route } from '../route.js';
-import { isoDate, isoDateOrNull, nameSchema, notFound, writeErrors } from '../schemas/common.js';
+import { errors, isoDate, isoDateOrNull, nameSchema, notFound } from '../schemas/common.js';
 import { listOf } from '../schemas/registrations.js';
 
 const tokenBody = z
@@ -50,7 +50,7 @@ export function tokenRoutes({ prisma }: ApiDeps): AnyRoute[] {
       tag: 'tokens',
       summary: 'Create a token for a role (and a group for producer and consumer); the token is shown once',
       body: tokenBody,
-      responses: { 201: { description: 'Created', schema: createdToken }, ...writeErrors },
+      responses: { 201: { description: 'Created', schema: createdToken }, ...errors },
       handler: async ({ body }, _req, reply) => {
         const grouped = body.role === 'producer' || body.role === 'consumer';
         if (grouped && !body.group) throw new ValidationError('group', `is required for a ${body.role} token`);
@@ -75,7 +75,7 @@ export function tokenRoutes({ prisma }: ApiDeps): AnyRoute[] {
       access: 'operator',
       tag: 'tokens',
       summary: 'Every token, revoked ones included (never the tokens themselves)',
-      responses: { 200: { description: 'All of them', schema: listOf(tokenView) }, ...writeErrors },
+      responses: { 200: { description: 'All of them', schema: listOf(tokenView) }, ...errors },
       handler: async () => ({
         items: (await prisma.apiToken.findMany({ orderBy: { createdAt: 'asc' } })).map(view),
       }),
@@ -87,7 +87,7 @@ export function tokenRoutes({ prisma }: ApiDeps): AnyRoute[] {
       tag: 'tokens',
       summary: 'Revoke a token: it stops working at once. Idempotent',
       params: z.object({ id: z.string().regex(/^tok_[0-9a-f]{16}$/, 'must be a token id (tok_ and 16 hex digits)') }),
-      responses: { 204: { description: 'Revoked' }, ...writeErrors, ...notFound },
+      responses: { 204: { description: 'Revoked' }, ...errors, ...notFound },
       handler: async ({ params }, _req, reply) => {
         const { count } = await prisma.apiToken.updateMany({
           where: { id: params.id, revokedAt: null },
