@@ -6,7 +6,7 @@ import { OPERATOR_COMMANDS } from '../../src/cli/operator-commands.js';
 import { AesGcmCodec, codecKeysOf, ENCRYPTED_ENCODING } from '../../src/temporal/codec.js';
 import { connectTemporalClient } from '../../src/temporal/connection.js';
 import { type ApiHarness, enc, READ_TOKEN, startApiHarness } from '../api/harness.js';
-import { eventually } from '../helpers/service.js';
+import { connectTestClient, eventually } from '../helpers/service.js';
 import { freshTopic, uniqueId } from '../helpers/stack.js';
 
 const key = () => randomBytes(32).toString('base64');
@@ -50,14 +50,44 @@ describe('the AES-256-GCM payload codec', () => {
 describe('with the codec on', () => {
   let api: ApiHarness;
   let topic: string;
+  const keys = `k1:${key()}`;
 
   beforeAll(async () => {
-    api = await startApiHarness({ checkBackAfterMs: 600_000 }, { codec: { keys: `k1:${key()}` } });
+    api = await startApiHarness({ checkBackAfterMs: 600_000 }, { codec: { keys } });
     topic = await freshTopic('codec');
   });
 
   afterAll(async () => {
     await api?.stop();
+  });
+
+  it('the SDKs use the same codec: a producer check-back served by the SDK reads and answers encrypted payloads', async () => {
+    // The SDKs take the keys from the environment, like the rest of their connection settings.
+    process.env.RMSG_CODEC_KEYS = keys;
+    const group = uniqueId('codec-sdk');
+    const client = await connectTestClient(api.config, group);
+    try {
+      const asked: string[] = [];
+      await client.serveCheckBack(group, async (k) => {
+        asked.push(k);
+        return 'COMMIT';
+      });
+      const k = uniqueId('sdk');
+      await client.prepare({ key: k, topic, body: 'sdk body', timings: { checkBackAfterMs: 200 } });
+      const m = await eventually(
+        async () => {
+          const r = await api.call('GET', `/v1/messages/${enc(k)}`);
+          return r.status === 200 && r.body.status !== 'WAITING_CONFIRM' && r.body;
+        },
+        20_000,
+        'the SDK check-back to commit',
+      );
+      expect(m.events.find((e: { type: string }) => e.type === 'CONFIRMED').detail).toEqual({ by: 'check-back' });
+      expect(asked).toContain(k);
+    } finally {
+      await client.close();
+      delete process.env.RMSG_CODEC_KEYS;
+    }
   });
 
   it("Temporal's own client sees only ciphertext in history; the API, rmsg show and the codec route show the body", async () => {
