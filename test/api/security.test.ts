@@ -154,6 +154,27 @@ describe('hardening', () => {
     }
   });
 
+  it('Temporal UI may call the codec routes from its origin (CORS), and only those, only from there', async () => {
+    const ui = new URL(api.config.temporal.uiUrl).origin;
+    const preflight = await api.app.inject({
+      method: 'OPTIONS',
+      url: '/v1/codec/decode',
+      headers: { origin: ui, 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe(ui);
+    expect(preflight.headers['access-control-allow-headers']).toContain('authorization');
+    const decode = await api.call('POST', '/v1/codec/decode', { body: { payloads: [] }, headers: { origin: ui } });
+    expect(decode.headers['access-control-allow-origin']).toBe(ui);
+    const elsewhere = await api.call('POST', '/v1/codec/decode', {
+      body: { payloads: [] },
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(elsewhere.headers['access-control-allow-origin']).toBeUndefined();
+    const other = await api.call('GET', '/v1/stats', { headers: { origin: ui } });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
   it('write routes can be rate limited per caller (off by default)', async () => {
     const limited = createApi({
       config: { ...api.config, api: { ...api.config.api, writeRateLimitPerMinute: 2 } },
