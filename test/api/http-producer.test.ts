@@ -218,10 +218,10 @@ describe('a producer and a consumer over HTTP only', () => {
       const m = await eventually(
         async () => {
           const m = await messageOf(key);
-          return m && checkBackAnswers(m).length >= 2 && m;
+          return m?.events && checkBackAnswers(m).length >= 1 && m;
         },
         20_000,
-        `two check-backs of ${name}`,
+        `a check-back of ${name}`,
       );
       expect(m.status, name).toBe('WAITING_CONFIRM');
       expect(m.sendCount, name).toBe(0);
@@ -229,7 +229,7 @@ describe('a producer and a consumer over HTTP only', () => {
       await api.call('POST', `/v1/messages/${enc(key)}/cancel`, { body: { reason: 'test done' } });
     }
     expect(checkBack.strayPaths).toEqual([]); // the redirect was never followed
-    expect(checkBack.verified.length).toBeGreaterThan(8);
+    expect(checkBack.verified.length).toBeGreaterThanOrEqual(Object.keys(cases).length);
     expect(checkBack.verified.every(Boolean)).toBe(true); // every call was signed with the group's secret
   });
 
