@@ -55,6 +55,8 @@ function same(given: string, expected: string | undefined): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
+const noBearer = () => new ApiError(401, 'UNAUTHORIZED', 'authorization must be "Bearer <token>"', 'authorization');
+
 /** last_used_at is written at most once a minute per token, not on every request. */
 const TOUCH_EVERY_MS = 60_000;
 
@@ -94,7 +96,7 @@ export function authHook(api: Config['api'], prisma: PrismaClient) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
     if (!match?.[1]) {
       if (open) return;
-      throw new ApiError(401, 'UNAUTHORIZED', 'authorization must be "Bearer <token>"', 'authorization');
+      throw noBearer();
     }
     req.principal = await authenticate(match[1]);
     if (!req.principal && !open)
@@ -102,7 +104,7 @@ export function authHook(api: Config['api'], prisma: PrismaClient) {
   };
 }
 
-const describe = (p: Principal) => (p.group ? `a ${p.role} token of group ${p.group}` : `a ${p.role} token`);
+const whoIs = (p: Principal) => (p.group ? `a ${p.role} token of group ${p.group}` : `a ${p.role} token`);
 
 /**
  * Whether the caller may call the route with this input; a refusal is a 403 whose code names the
@@ -116,7 +118,7 @@ export async function authorize(
   input: () => unknown,
 ): Promise<void> {
   if (access === 'open' || principal?.role === 'operator') return;
-  if (!principal) throw new ApiError(401, 'UNAUTHORIZED', 'authorization must be "Bearer <token>"', 'authorization');
+  if (!principal) throw noBearer();
   const rights = access === 'read' ? { read: true as const } : access === 'operator' ? {} : access;
   if (rights.read && principal.role === 'reader') return;
   for (const role of ['producer', 'consumer'] as const) {
@@ -127,7 +129,7 @@ export async function authorize(
     throw new ApiError(
       403,
       `${role.toUpperCase()}_RIGHT_REQUIRED`,
-      `this request needs the ${role} right of group ${group}; the caller has ${describe(principal)}`,
+      `this request needs the ${role} right of group ${group}; the caller has ${whoIs(principal)}`,
       'authorization',
     );
   }
@@ -141,7 +143,7 @@ export async function authorize(
   throw new ApiError(
     403,
     `${needed.toUpperCase()}_RIGHT_REQUIRED`,
-    `this route needs ${wanted.join(' or ')}; the caller has ${describe(principal)}`,
+    `this route needs ${wanted.join(' or ')}; the caller has ${whoIs(principal)}`,
     'authorization',
   );
 }
