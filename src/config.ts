@@ -72,9 +72,9 @@ const configSchema = z.object({
       /** Without a token the API refuses any host but loopback. */
       host: z.string().min(1).default('127.0.0.1'),
       port: z.coerce.number().int().min(0).max(65535).default(8090),
-      /** Bearer token for the read routes. */
+      /** Bearer token of a reader (read routes); more tokens of any role: `rmsg token create`. */
       readToken: z.string().min(16).optional(),
-      /** Bearer token for every route (writes and reads). */
+      /** Bearer token of an operator (every route). */
       writeToken: z.string().min(16).optional(),
       /** Write requests per minute per caller (token, or address without one); 0 = no limit. */
       writeRateLimitPerMinute: z.coerce.number().int().nonnegative().default(0),
