@@ -3,7 +3,7 @@ import type { Pool } from 'mysql2/promise';
 import type { MessageSpec, MessageState, Registration, Timings } from '../../workflows/definitions.js';
 import { logger as defaultLogger, type Logger } from '../logger.js';
 import { parseMessageSpec } from '../message-spec.js';
-import { connectTemporalClient, sdkEndpoints } from '../temporal/connection.js';
+import { connectTemporalClient, dataConverterOfClient, sdkEndpoints } from '../temporal/connection.js';
 import { registerWithService } from '../temporal/registration.js';
 import {
   type CheckBackHandler,
@@ -49,9 +49,9 @@ export class ReliableMessageClient {
   ) {}
 
   static async connect(opts: ClientOptions): Promise<ReliableMessageClient> {
-    const { address, namespace, serviceTaskQueue } = sdkEndpoints(opts);
+    const { address, namespace, serviceTaskQueue, codec } = sdkEndpoints(opts);
     const log = (opts.log ?? defaultLogger).child({ producerGroup: opts.producerGroup });
-    const temporal = await connectTemporalClient({ address, namespace });
+    const temporal = await connectTemporalClient({ address, namespace }, codec);
     return new ReliableMessageClient(temporal, serviceTaskQueue, opts.producerGroup, address, log);
   }
 
@@ -110,6 +110,7 @@ export class ReliableMessageClient {
     const server = await serveProducerCheckBack({
       address: this.address,
       namespace: this.temporal.options.namespace,
+      dataConverter: dataConverterOfClient(this.temporal),
       group,
       handler,
       log: this.log,

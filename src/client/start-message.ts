@@ -4,6 +4,7 @@ import {
   RELIABLE_MESSAGE_WORKFLOW,
   type ReliableMessageInput,
   SearchAttribute,
+  stateQuery,
   workflowIdForKey,
 } from '../../workflows/definitions.js';
 import { KeyConflictError } from '../errors.js';
@@ -15,9 +16,6 @@ export interface PrepareResult {
   /** False when a message with this key already existed (nothing new was registered). */
   created: boolean;
 }
-
-/** The workflow memo field holding `specHash`, to tell a repeat of a prepare from a key reused by mistake. */
-const SPEC_HASH_MEMO = 'specHash';
 
 /**
  * Starts a message's workflow (prepare, or send when `confirmed`) from a validated spec. Used by the
@@ -32,8 +30,8 @@ export async function startMessage(
 ): Promise<PrepareResult> {
   const { timings, ...message } = spec;
   const workflowId = workflowIdForKey(message.key);
-  const args: ReliableMessageInput = { message, confirmed, timings };
   const hash = specHash(spec);
+  const args: ReliableMessageInput = { message, confirmed, timings, specHash: hash };
   try {
     await temporal.workflow.start(RELIABLE_MESSAGE_WORKFLOW, {
       taskQueue,
@@ -42,7 +40,6 @@ export async function startMessage(
       // A second start with the key fails (running or closed): one key, one message, ever.
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      memo: { [SPEC_HASH_MEMO]: hash },
       typedSearchAttributes: [
         { key: SearchAttribute.messageKey, value: message.key },
         { key: SearchAttribute.topic, value: message.topic },
@@ -61,10 +58,13 @@ export async function startMessage(
   }
 }
 
-async function storedSpecHash(temporal: Client, workflowId: string): Promise<unknown> {
+/**
+ * The hash the message was started with, from its state (a query: it stays in the workflow's encrypted
+ * payloads, since a bare hash of a short body could be guessed from history).
+ */
+async function storedSpecHash(temporal: Client, workflowId: string): Promise<string | undefined> {
   try {
-    const { memo } = await temporal.workflow.getHandle(workflowId).describe();
-    return memo?.[SPEC_HASH_MEMO];
+    return (await temporal.workflow.getHandle(workflowId).query(stateQuery)).specHash;
   } catch (err) {
     // Gone between the refused start and now (past retention): nothing to compare with.
     if (err instanceof WorkflowNotFoundError) return undefined;

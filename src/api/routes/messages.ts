@@ -4,9 +4,10 @@ import { KeyReusedError, MessageNotFoundError } from '../../errors.js';
 import type { MessageSpecInput } from '../../message-spec.js';
 import type { ApiDeps } from '../deps.js';
 import { listMessages } from '../message-list.js';
+import { existingMessageOwner, messageOwner } from '../message-owner.js';
 import { archivedDetail, messageDetail } from '../message-view.js';
 import { type AnyRoute, route } from '../route.js';
-import { errors, keyParams, notFound, writeErrors } from '../schemas/common.js';
+import { errors, keyParams, notFound } from '../schemas/common.js';
 import {
   createMessageBody,
   createMessageResponse,
@@ -17,6 +18,8 @@ import {
 
 /** Prepare or send a message, read one, list them. */
 export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[] {
+  const owner = messageOwner({ prisma, temporal });
+
   /**
    * A key whose message is in MySQL (live or archived) but whose workflow is gone (past Temporal's retention)
    * belongs to an earlier message: refused before anything starts. One key is one message, ever.
@@ -37,7 +40,8 @@ export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[]
     route({
       method: 'POST',
       path: '/v1/messages',
-      access: 'write',
+      // A producer sends as its own group, and never touches another group's message by its key.
+      access: { producer: async ({ body }) => (await owner(body.key)) ?? body.producerGroup },
       tag: 'messages',
       summary: 'Prepare a message (or send it with confirm: true)',
       description:
@@ -48,7 +52,7 @@ export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[]
       responses: {
         201: { description: 'Registered', schema: createMessageResponse },
         200: { description: 'A message with this key already existed', schema: createMessageResponse },
-        ...writeErrors,
+        ...errors,
         409: {
           description:
             'The key is used by a message with other content (KEY_CONFLICT) or used before and gone ' +
@@ -68,7 +72,7 @@ export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[]
     route({
       method: 'GET',
       path: '/v1/messages/{key}',
-      access: 'read',
+      access: { read: true, producer: existingMessageOwner({ prisma, temporal }) },
       tag: 'messages',
       summary: 'A message with its deliveries and events (from the archive once housekept)',
       params: keyParams,
