@@ -3,7 +3,7 @@ import { ReliableMessageClient } from '../../src/client/index.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createServiceWorker, type ServiceWorker } from '../../src/worker/service-worker.js';
 import { bundleWorkflows } from '../../src/worker/workflow-bundle.js';
-import type { Timings } from '../../workflows/definitions.js';
+import type { MessageState, Timings } from '../../workflows/definitions.js';
 import { testLogger, uniqueId } from './stack.js';
 
 /** Timings in milliseconds so that check-backs, resends and deadlines happen within a test. */
@@ -38,9 +38,12 @@ export interface TestService {
  * Runs the real service worker against the local stack on a task queue of its own, so that
  * workflows left over from other tests or runs never reach it.
  */
-export async function startTestService(timings: Partial<Timings> = {}): Promise<TestService> {
+export async function startTestService(
+  timings: Partial<Timings> = {},
+  taskQueue = uniqueId('rmsg-test'),
+): Promise<TestService> {
   const config = loadConfig(process.env, {
-    temporal: { ...loadConfig().temporal, taskQueue: uniqueId('rmsg-test') },
+    temporal: { ...loadConfig().temporal, taskQueue },
     timings: { ...FAST_TIMINGS, ...timings },
   });
   const workflowBundle = await sharedWorkflowBundle();
@@ -90,4 +93,21 @@ export function connectTestClient(
     producerGroup,
     log: testLogger,
   });
+}
+
+/** Waits until the message reaches `status`; returns its state then. */
+export function waitForStatus(
+  client: ReliableMessageClient,
+  key: string,
+  status: MessageState['status'],
+  timeoutMs = 20_000,
+): Promise<MessageState> {
+  return eventually(
+    async () => {
+      const s = await client.get(key);
+      return s.status === status && s;
+    },
+    timeoutMs,
+    `${key} to be ${status}`,
+  );
 }
