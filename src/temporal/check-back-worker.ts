@@ -1,7 +1,14 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { type PurgeTimer, startPurgeTimer } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
+import type { BackgroundRegistration } from './registration.js';
 import { installTemporalRuntime } from './runtime.js';
+
+/**
+ * Check-backs answered at once by default. Each holds one connection of the business pool for up to
+ * its locking read's wait, so this is also the most of that pool a burst of check-backs can take.
+ */
+export const DEFAULT_CHECK_BACK_CONCURRENCY = 2;
 
 export interface CheckBackServer {
   stop(): Promise<void>;
@@ -17,7 +24,9 @@ export async function serveCheckBackActivity(opts: {
   taskQueue: string;
   activityName: string;
   answer: (key: string) => Promise<string>;
-  register: () => Promise<void>;
+  register: () => Promise<BackgroundRegistration>;
+  /** Check-backs answered at once (default DEFAULT_CHECK_BACK_CONCURRENCY). */
+  concurrency?: number;
   /** The local table the answers come from, purged daily for as long as the check-back is served. */
   purge?: { table: string; run: () => Promise<number> };
   log: Logger;
@@ -28,6 +37,7 @@ export async function serveCheckBackActivity(opts: {
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
+    maxConcurrentActivityTaskExecutions: opts.concurrency ?? DEFAULT_CHECK_BACK_CONCURRENCY,
     activities: {
       [opts.activityName]: async (key: string) => {
         const answer = await opts.answer(key);
@@ -44,13 +54,15 @@ export async function serveCheckBackActivity(opts: {
     )
     .finally(() => connection.close());
   let purging: PurgeTimer | undefined;
+  let registration: BackgroundRegistration | undefined;
   const stop = async () => {
+    await registration?.cancel();
     await purging?.stop();
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
   };
   try {
-    await opts.register();
+    registration = await opts.register();
   } catch (err) {
     await stop(); // nothing may keep the process alive after a failed start
     throw err;
