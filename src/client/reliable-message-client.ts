@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import type { MessageSpec, MessageState, Registration, Timings } from '../../workflows/definitions.js';
+import { ValidationError } from '../errors.js';
 import { logger as defaultLogger, type Logger } from '../logger.js';
 import { parseMessageSpec } from '../message-spec.js';
 import { connectTemporalClient, sdkEndpoints } from '../temporal/connection.js';
@@ -57,6 +58,9 @@ export class ReliableMessageClient {
   ) {}
 
   static async connect(opts: ClientOptions): Promise<ReliableMessageClient> {
+    const timeout = opts.registrationTimeoutMs;
+    if (timeout !== undefined && !(timeout > 0))
+      throw new ValidationError('registrationTimeoutMs', 'must be a positive number of milliseconds');
     const { address, namespace, serviceTaskQueue } = sdkEndpoints(opts);
     const log = (opts.log ?? defaultLogger).child({ producerGroup: opts.producerGroup });
     const temporal = await connectTemporalClient({ address, namespace });

@@ -17,7 +17,7 @@ const MARK_EVERY_MS = 1000;
  * A later report for a key folds into one not yet sent: the outcome wins over a receipt (whose count
  * it then carries), and CONSUMED over a FAILED (an old failure must not land after the consumption).
  */
-function merge(older: Ack, newer: Ack): Ack {
+export function mergeReports(older: Ack, newer: Ack): Ack {
   const outcome = older.status === 'CONSUMED' || newer.status === 'RECEIVED' ? older : newer;
   if (outcome.status === 'RECEIVED') return outcome;
   const received = Boolean(
@@ -63,7 +63,7 @@ export class ReportOutbox {
   send(key: string, ack: Ack): void {
     if (this.closed) return;
     const queued = this.pending.get(key);
-    if (queued) this.pending.set(key, merge(queued, ack));
+    if (queued) this.pending.set(key, mergeReports(queued, ack));
     else {
       if (this.pending.size >= this.maxPending) this.dropOldest();
       this.pending.set(key, ack);
@@ -158,7 +158,7 @@ export class ReportOutbox {
       } else {
         if (this.closed) return;
         const newer = this.pending.get(key);
-        this.pending.set(key, newer ? merge(ack, newer) : ack);
+        this.pending.set(key, newer ? mergeReports(ack, newer) : ack);
         this.failed(err);
         return;
       }

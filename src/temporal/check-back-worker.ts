@@ -1,4 +1,5 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { ValidationError } from '../errors.js';
 import { type PurgeTimer, startPurgeTimer } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
 import type { BackgroundRegistration } from './registration.js';
@@ -31,13 +32,16 @@ export async function serveCheckBackActivity(opts: {
   purge?: { table: string; run: () => Promise<number> };
   log: Logger;
 }): Promise<CheckBackServer> {
+  const concurrency = opts.concurrency ?? DEFAULT_CHECK_BACK_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new ValidationError('concurrency', 'must be a positive integer');
   installTemporalRuntime(opts.log);
   const connection = await NativeConnection.connect({ address: opts.address });
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    maxConcurrentActivityTaskExecutions: opts.concurrency ?? DEFAULT_CHECK_BACK_CONCURRENCY,
+    maxConcurrentActivityTaskExecutions: concurrency,
     activities: {
       [opts.activityName]: async (key: string) => {
         const answer = await opts.answer(key);
