@@ -142,12 +142,16 @@ export class ReliableConsumer {
     this.running = false;
     this.wake?.();
     const registering = this.registration?.cancel();
-    await this.loop;
     this.log.info({ inflight: this.inflight.size }, 'stopped receiving; draining in-flight messages');
-    if (!(await settlesBefore(Promise.allSettled([...this.inflight]), deadline))) {
+    // The loop itself may be waiting for a free handler slot, so it is part of what the deadline bounds.
+    const drained = async () => {
+      await this.loop;
+      await Promise.allSettled([...this.inflight]);
+    };
+    if (!(await settlesBefore(drained(), deadline))) {
       this.log.warn({ inflight: this.inflight.size }, 'stop deadline reached; aborting handlers still running');
       this.abortHandlers.abort();
-      await settlesBefore(Promise.allSettled([...this.inflight]), Date.now() + ABORT_GRACE_MS);
+      await settlesBefore(drained(), Date.now() + ABORT_GRACE_MS);
     }
     await this.reports.close(Math.max(deadline, Date.now() + MIN_REPORT_FLUSH_MS));
     await registering;

@@ -16,6 +16,11 @@ export async function connectTemporalClient(
       grpcAttempts === undefined
         ? undefined
         : [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: grpcAttempts }))],
+  }).catch((err: unknown) => {
+    // gRPC's own message ("Failed to connect before the deadline") does not say what it tried to reach.
+    throw new Error(`cannot reach Temporal at ${temporal.address}: ${err instanceof Error ? err.message : err}`, {
+      cause: err,
+    });
   });
   return new Client({ connection, namespace: temporal.namespace });
 }

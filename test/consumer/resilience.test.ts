@@ -166,11 +166,16 @@ describe('ReliableConsumer: hung handlers', () => {
     const topic = await freshTopic('res');
     const group = uniqueId('stock');
     const signals: AbortSignal[] = [];
+    let hungConnection = 0;
     await startConsumer(
       group,
       topic,
       async (m, ctx) => {
         signals.push(ctx.signal);
+        if (signals.length === 1 && ctx.conn) {
+          const [rows] = await ctx.conn.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
+          hungConnection = Number(rows[0]?.id);
+        }
         await insertEffect(ctx.conn, m.key, group);
         // The first run hangs (say on a remote call that never answers) and ignores its signal.
         if (signals.length === 1) await new Promise(() => undefined);
@@ -185,6 +190,13 @@ describe('ReliableConsumer: hung handlers', () => {
     expect(String(signals[0]?.reason)).toMatch(/handler timed out after 1500 ms/);
     expect(signals[1]?.aborted).toBe(false);
     expect(await effects(key, group)).toBe(1); // the hung run's insert was rolled back
+    // ... and its transaction is not merely left open: the server no longer has its connection.
+    const [open] = await shop.pool.query<RowDataPacket[]>(
+      'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ?',
+      [hungConnection],
+    );
+    expect(hungConnection).toBeGreaterThan(0);
+    expect(Number(open[0]?.n)).toBe(0);
     expect(s.deliveries[0]).toMatchObject({ status: 'CONSUMED', sendCount: 1 });
     const failed = await prisma.messageEvent.findFirst({ where: { messageKey: key, type: 'CONSUME_FAILED' } });
     expect(failed?.detail).toMatchObject({ error: expect.stringMatching(/handler timed out after 1500 ms/) });
@@ -203,7 +215,8 @@ describe('ReliableConsumer: hung handlers', () => {
         await insertEffect(ctx.conn, m.key, group);
         await hang.promise;
       },
-      { idempotency: { pool: shop.pool } },
+      // Every handler slot is taken: the receive loop itself waits for the hung handler.
+      { idempotency: { pool: shop.pool }, concurrency: 1 },
     );
     const key = uniqueId('order');
     await client.send({ key, topic, body: 'x', timings: { resendAfterMs: 60_000 } });
