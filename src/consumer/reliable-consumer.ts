@@ -16,7 +16,7 @@ import {
   type ReliableConsumerOptions,
   type ResolvedConsumerOptions,
 } from './options.js';
-import { ReportOutbox } from './report-outbox.js';
+import { ReportOutbox, signalReports } from './report-outbox.js';
 
 const SERVICE_PROPERTIES = new Set<string>(Object.values(MessageProperty));
 /** Long-poll length of one receive: also the longest `stop()` waits for the poll in flight. */
@@ -56,7 +56,13 @@ export class ReliableConsumer {
     private readonly consumer: SimpleConsumer,
     private readonly log: Logger,
   ) {
-    this.reports = new ReportOutbox(temporal, opts.group, opts.maxPendingReports, log, opts.idempotency?.pool);
+    this.reports = new ReportOutbox(
+      signalReports(temporal),
+      opts.group,
+      opts.maxPendingReports,
+      log,
+      opts.idempotency?.pool,
+    );
   }
 
   static async start(options: ReliableConsumerOptions): Promise<ReliableConsumer> {

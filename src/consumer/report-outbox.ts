@@ -13,6 +13,24 @@ const MAX_BACKOFF_MS = 30_000;
 /** Delivered CONSUMED reports are marked in the idempotency table in batches, at most this late. */
 const MARK_EVERY_MS = 1000;
 
+/** Sends one report; throws when the service could not be reached (the outbox retries it). */
+export type DeliverReport = (key: string, ack: Ack) => Promise<'delivered' | 'workflow closed'>;
+
+/** Reports as signals to each message's workflow, each bounded by SIGNAL_TIMEOUT_MS. */
+export function signalReports(temporal: Client): DeliverReport {
+  return async (key, ack) => {
+    try {
+      await temporal.connection.withDeadline(Date.now() + SIGNAL_TIMEOUT_MS, () =>
+        temporal.workflow.getHandle(workflowIdForKey(key)).signal(ackSignal, ack),
+      );
+      return 'delivered';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return 'workflow closed';
+      throw err;
+    }
+  };
+}
+
 /**
  * A later report for a key folds into one not yet sent: the outcome wins over a receipt (whose count
  * it then carries), and CONSUMED over a FAILED (an old failure must not land after the consumption).
@@ -27,11 +45,11 @@ export function mergeReports(older: Ack, newer: Ack): Ack {
 }
 
 /**
- * The consumer's reports to the service (signals to each message's workflow), sent in the
- * background and kept until delivered, so a Temporal outage costs no report: retried with backoff,
- * at most `maxPending` held in memory (oldest dropped first), and with an idempotency table the
- * CONSUMED ones are also there (report_pending) until delivered, for a restarted consumer to send.
- * An outage is logged once when it starts and once when it ends.
+ * The consumer's reports to the service, sent in the background and kept until delivered, so a
+ * Temporal outage costs no report: retried with backoff, at most `maxPending` (and 16 in flight)
+ * held in memory, oldest dropped first; with an idempotency table the CONSUMED ones are also there
+ * (report_pending) until delivered, for a restarted consumer to send. An outage is logged once when
+ * it starts and once when it ends.
  */
 export class ReportOutbox {
   private readonly pending = new Map<string, Ack>();
@@ -52,7 +70,7 @@ export class ReportOutbox {
   private readonly idle = new Set<() => void>();
 
   constructor(
-    private readonly temporal: Client,
+    private readonly deliverOne: DeliverReport,
     private readonly group: string,
     private readonly maxPending: number,
     private readonly log: Logger,
@@ -149,19 +167,15 @@ export class ReportOutbox {
 
   private async deliver(key: string, ack: Ack): Promise<void> {
     try {
-      await this.temporal.connection.withDeadline(Date.now() + SIGNAL_TIMEOUT_MS, () =>
-        this.temporal.workflow.getHandle(workflowIdForKey(key)).signal(ackSignal, ack),
-      );
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) {
+      if ((await this.deliverOne(key, ack)) === 'workflow closed')
         this.log.info({ messageKey: key, status: ack.status }, 'message workflow is closed or unknown; report dropped');
-      } else {
-        if (this.closed) return;
-        const newer = this.pending.get(key);
-        this.pending.set(key, newer ? mergeReports(ack, newer) : ack);
-        this.failed(err);
-        return;
-      }
+    } catch (err) {
+      if (this.closed) return;
+      const newer = this.pending.get(key);
+      if (!newer && this.pending.size >= this.maxPending) this.dropOldest();
+      this.pending.set(key, newer ? mergeReports(ack, newer) : ack);
+      this.failed(err);
+      return;
     }
     this.succeeded();
     if (ack.status === 'CONSUMED' && this.pool) {
