@@ -76,8 +76,8 @@ export class ReliableConsumer {
 
     // The handler path needs the table from the first message on.
     if (opts.idempotency) await ensureConsumedTable(opts.idempotency.pool);
-    // The report outbox retries for as long as it takes; the client's own retries only delay it.
-    const temporal = await connectTemporalClient({ address, namespace }, { grpcAttempts: 4 });
+    // The report outbox retries for as long as it takes; the client's own long retries only delay it.
+    const temporal = await connectTemporalClient({ address, namespace }, { callerRetries: true });
     let consumer: SimpleConsumer;
     try {
       // Not started yet, but its constructor already runs a timer: from here on, stop() cleans up.

@@ -9,7 +9,8 @@ import { markReported, pendingReports } from './idempotency.js';
 const SIGNAL_TIMEOUT_MS = 5000;
 /** Reports in flight at once while the service is reachable; while it is not, one probes. */
 const MAX_IN_FLIGHT = 16;
-const MAX_BACKOFF_MS = 30_000;
+/** Also about the longest a report waits after the service is back. */
+const MAX_BACKOFF_MS = 5000;
 /** Delivered CONSUMED reports are marked in the idempotency table in batches, at most this late. */
 const MARK_EVERY_MS = 1000;
 

@@ -94,6 +94,7 @@ describe('ReliableConsumer: reports survive a Temporal outage', () => {
     const topic = await freshTopic('res');
     const group = uniqueId('stock');
     let calls = 0;
+    let restoredAt = Number.POSITIVE_INFINITY;
     await startConsumer(
       group,
       topic,
@@ -102,7 +103,11 @@ describe('ReliableConsumer: reports survive a Temporal outage', () => {
         await insertEffect(undefined, m.key, group); // no idempotency table: a second run is a second effect
         if (calls === 1) {
           await proxy.cut();
-          setTimeout(() => void proxy.restore(), OUTAGE_MS);
+          setTimeout(() => {
+            void proxy.restore().then(() => {
+              restoredAt = Date.now();
+            });
+          }, OUTAGE_MS);
         }
       },
       {},
@@ -111,6 +116,10 @@ describe('ReliableConsumer: reports survive a Temporal outage', () => {
     // The service resends well after the outage ends: only a lost report would bring the message back.
     await client.send({ key, topic, body: 'x', timings: { resendAfterMs: OUTAGE_MS + 15_000, maxSends: 3 } });
     const s = await withStatus(key, 'FINISHED', OUTAGE_MS + 30_000);
+    const lagMs = Date.now() - restoredAt;
+    console.info(`consumed report reached the service ${lagMs} ms after a ${OUTAGE_MS} ms Temporal outage ended`);
+    // The outbox's backoff and the client's reconnects are capped at 5 s each.
+    expect(lagMs).toBeLessThan(12_000);
     expect(calls).toBe(1);
     expect(await effects(key, group)).toBe(1);
     expect(s.deliveries[0]).toMatchObject({ status: 'CONSUMED', sendCount: 1 });
