@@ -41,22 +41,24 @@ export async function runHandler(opts: {
   if (opts.stopping.aborted) onStop();
   const signal = abort.signal;
   try {
+    if (signal.aborted) throw signal.reason; // received while stopping: not started at all
     if (!pool) {
       await Promise.race([handler(message, { ...ctx, signal }), aborted]);
       return;
     }
     const connecting = pool.getConnection();
     const conn = await Promise.race([connecting, aborted]).catch((err: unknown) => {
+      // A connection that comes too late goes back to the pool unused.
       connecting.then(
         (c) => c.release(),
         () => undefined,
-      ); // came too late: back to the pool unused
+      );
       throw err;
     });
     let work: Promise<void> | undefined;
     try {
-      await conn.beginTransaction();
       work = (async () => {
+        await conn.beginTransaction();
         if (await claimConsumption(conn, message.key, ctx.group)) await handler(message, { ...ctx, conn, signal });
         else log.info({ attempt: ctx.attempt }, 'already consumed by this group; handler not run again');
       })();
