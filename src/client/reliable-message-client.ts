@@ -145,7 +145,10 @@ export class ReliableMessageClient {
     return server;
   }
 
-  /** Records a subscription or check-back with the service (through its worker). */
+  /**
+   * Records a subscription or check-back with the service (through its worker) and waits until it
+   * is recorded; fails after 60 s when no service worker takes it.
+   */
   register(registration: Registration): Promise<void> {
     return registerWithService(this.temporal, this.taskQueue, registration);
   }
