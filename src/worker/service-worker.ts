@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { createPrisma } from '../db/prisma.js';
 import type { Logger } from '../logger.js';
 import { createRocketmqPublisher } from '../rocketmq/publisher.js';
+import { connectTemporalClient } from '../temporal/connection.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
 import { bundleWorkflowsInChildProcess } from './workflow-bundle.js';
 
@@ -28,12 +29,13 @@ export async function createServiceWorker(
   const prisma = createPrisma(config.databaseUrl);
   const publisher = createRocketmqPublisher({ endpoints: config.rocketmq.endpoints, log });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const temporal = await connectTemporalClient(config.temporal);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle,
-    activities: createActivities({ prisma, publisher, config, log }),
+    activities: createActivities({ prisma, publisher, config, log, temporal }),
     ...definedOnly(config.worker),
   });
   let running: Promise<void> | undefined;
@@ -41,6 +43,7 @@ export async function createServiceWorker(
     await publisher.close();
     await prisma.$disconnect();
     await connection.close();
+    await temporal.connection.close();
   };
   return {
     run() {
