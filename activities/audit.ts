@@ -4,6 +4,7 @@ import type { Prisma } from '../src/db/prisma.js';
 import { auditFindings, auditRepairsTotal } from '../src/metrics.js';
 import {
   type MessageSpec,
+  type MessageState,
   type MessageStatus,
   RELIABLE_MESSAGE_WORKFLOW,
   type ReliableMessageInput,
@@ -23,6 +24,7 @@ import { resyncProjection } from './projection.js';
 const FINAL: MessageStatus[] = ['FINISHED', 'CANCELLED'];
 const PAGE = 200;
 const SAMPLE = 20;
+const QUERY_TIMEOUT_MS = 5000;
 
 type Deps = Pick<ActivityDeps, 'prisma' | 'temporal' | 'config' | 'log'>;
 type Range = { from: number; to: number; repair: boolean; triggeredBy: AuditInput['triggeredBy'] };
@@ -74,7 +76,14 @@ export async function runAudit(
     auditRepairsTotal.inc({ kind });
     log.info({ messageKey: key, kind }, 'audit: projection re-synced from the workflow');
   };
-  const stateOf = (workflowId: string) => temporal.workflow.getHandle(workflowId).query(stateQuery);
+  /** The workflow's own state; undefined when it does not answer in time (no worker for it: stuck). */
+  const stateOf = (workflowId: string): Promise<MessageState | undefined> =>
+    temporal
+      .withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => temporal.workflow.getHandle(workflowId).query(stateQuery))
+      .catch((err: unknown) => {
+        log.warn({ workflowId, err }, 'audit: the workflow did not answer its state query');
+        return undefined;
+      });
   let checked = 0;
 
   // 1. Rows created in the range, against their workflows.
@@ -99,10 +108,7 @@ export async function runAudit(
     if (rows.length === 0) break;
     afterId = rows[rows.length - 1]?.id ?? afterId;
     checked += rows.length;
-    const workflows = await visible(
-      temporal,
-      `WorkflowId IN (${rows.map((r) => quoted(r.workflowId)).join(',')}) AND TaskQueue = ${quoted(queue)}`,
-    );
+    const workflows = await visible(temporal, `WorkflowId IN (${rows.map((r) => quoted(r.workflowId)).join(',')})`);
     for (const row of rows) {
       if (row.updatedAt.getTime() > settledBefore) continue;
       const wf = workflows.get(row.workflowId);
@@ -120,6 +126,10 @@ export async function runAudit(
       const suspect = shown !== row.status || closed !== FINAL.includes(row.status);
       if (!stuck && !suspect) continue;
       const state = await stateOf(row.workflowId);
+      if (!state) {
+        found('stuck', row.key);
+        continue;
+      }
       const diverged = state.status !== row.status || state.version !== row.version;
       const kind: AuditFinding | undefined = diverged ? 'diverged' : stuck ? 'stuck' : undefined;
       if (!kind) continue; // visibility had not caught up yet
@@ -148,7 +158,7 @@ export async function runAudit(
       found('workflowWithoutRow', key);
       if (!range.repair) continue;
       const [state, message] = await Promise.all([stateOf(wf.workflowId), firstInput(temporal, wf)]);
-      if (message && (await resyncProjection(prisma, state, message)) === 'created')
+      if (state && message && (await resyncProjection(prisma, state, message)) === 'created')
         repaired('workflowWithoutRow', key);
     }
     checked += batch.length;

@@ -2,7 +2,7 @@
  * The public contract of the operator workflows: bulk redrive and the projection audit. Safe to import
  * outside workflows.
  */
-import type { MessageStatus } from './definitions.js';
+import type { DeadReason, MessageStatus } from './definitions.js';
 
 export const REDRIVE_WORKFLOW = 'redriveWorkflow';
 export const AUDIT_WORKFLOW = 'auditWorkflow';
@@ -20,7 +20,7 @@ export type RedriveAction = (typeof REDRIVE_ACTIONS)[number];
 export interface RedriveFilter {
   status?: MessageStatus;
   /** The message's deadReason (UNCONFIRMED, UNCONSUMED). */
-  reason?: string;
+  reason?: DeadReason;
   topic?: string;
   /** Messages with a delivery to this group (a DEAD delivery, when status is DEAD). */
   consumerGroup?: string;

@@ -27,11 +27,9 @@ export function authHook(api: Config['api']) {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) throw new ApiError(401, 'UNAUTHORIZED', 'authorization must be "Bearer <token>"', 'authorization');
-    const token = match[1];
-    const writer = same(token, api.writeToken);
-    if (!writer && !same(token, api.readToken))
-      throw new ApiError(401, 'UNAUTHORIZED', 'authorization token is not valid', 'authorization');
-    if (access === 'write' && !writer)
+    const granted = grantedAccess(api, header);
+    if (!granted) throw new ApiError(401, 'UNAUTHORIZED', 'authorization token is not valid', 'authorization');
+    if (access === 'write' && granted !== 'write')
       throw new ApiError(
         403,
         'FORBIDDEN',
@@ -39,4 +37,13 @@ export function authHook(api: Config['api']) {
         'authorization',
       );
   };
+}
+
+/** What an authorization header grants: `write`, `read`, or nothing. Everything, with auth disabled. */
+export function grantedAccess(api: Config['api'], header: string | undefined): 'read' | 'write' | undefined {
+  if (authDisabled(api)) return 'write';
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
+  if (!token) return undefined;
+  if (same(token, api.writeToken)) return 'write';
+  return same(token, api.readToken) ? 'read' : undefined;
 }

@@ -37,8 +37,11 @@ export interface ApiHarness {
 }
 
 /** The real service worker plus the API over it, with both tokens configured. */
-export async function startApiHarness(timings: Partial<Timings> = {}): Promise<ApiHarness> {
-  const service = await startTestService(timings);
+export async function startApiHarness(
+  timings: Partial<Timings> = {},
+  operators: Partial<Config['operators']> = {},
+): Promise<ApiHarness> {
+  const service = await startTestService(timings, operators);
   const config: Config = {
     ...service.config,
     api: { host: '127.0.0.1', port: 0, readToken: READ_TOKEN, writeToken: WRITE_TOKEN },

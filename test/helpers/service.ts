@@ -38,10 +38,14 @@ export interface TestService {
  * Runs the real service worker against the local stack on a task queue of its own, so that
  * workflows left over from other tests or runs never reach it.
  */
-export async function startTestService(timings: Partial<Timings> = {}): Promise<TestService> {
+export async function startTestService(
+  timings: Partial<Timings> = {},
+  operators: Partial<Config['operators']> = {},
+): Promise<TestService> {
   const config = loadConfig(process.env, {
     temporal: { ...loadConfig().temporal, taskQueue: uniqueId('rmsg-test') },
     timings: { ...FAST_TIMINGS, ...timings },
+    operators: { ...loadConfig().operators, ...operators },
   });
   const workflowBundle = await sharedWorkflowBundle();
   const service: TestService = {
