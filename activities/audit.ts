@@ -37,8 +37,10 @@ const quoted = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}
  * least once per check-back (WAITING_CONFIRM) or resend (SENDING) interval, and each wake-up writes.
  */
 function quietLimitMs(status: MessageStatus, timings: Timings, delayMs: number | null): number | undefined {
-  if (status === 'WAITING_CONFIRM') return timings.maxCheckBackIntervalMs + timings.checkBackTimeoutMs;
-  if (status === 'SENDING') return timings.maxResendIntervalMs + timings.checkBackTimeoutMs + (delayMs ?? 0);
+  const { checkBackTimeoutMs: asking } = timings;
+  if (status === 'WAITING_CONFIRM') return Math.max(timings.checkBackAfterMs, timings.maxCheckBackIntervalMs) + asking;
+  if (status === 'SENDING')
+    return Math.max(timings.resendAfterMs, timings.maxResendIntervalMs) + asking + (delayMs ?? 0);
   return undefined; // final, or DEAD: waiting for an operator is not being stuck
 }
 
