@@ -50,10 +50,12 @@ export function createRedriveActivities({ prisma, temporal, log }: Pick<Activity
         if (wait > 0) await ctx.sleep(wait);
         nextAt = Math.max(nextAt, Date.now() - spacingMs) + spacingMs;
         try {
-          await act[input.action](temporal, m.key);
+          // Abortable: on worker shutdown the update would wait for this very worker's workflow tasks.
+          await temporal.withAbortSignal(ctx.cancellationSignal, () => act[input.action](temporal, m.key));
           page.done += 1;
           redriveMessagesTotal.inc({ action: input.action, outcome: 'done' });
         } catch (err) {
+          if (ctx.cancellationSignal.aborted) throw err; // retried later, from the last heartbeat
           if (err instanceof InvalidTransitionError || err instanceof MessageNotFoundError) {
             page.skipped += 1;
             redriveMessagesTotal.inc({ action: input.action, outcome: 'skipped' });
@@ -66,6 +68,9 @@ export function createRedriveActivities({ prisma, temporal, log }: Pick<Activity
         }
         ctx.heartbeat({ cursorId: m.id.toString(), page } satisfies PageProgress);
       }
+      // The next page starts no sooner than the rate allows, so the limit holds across pages too.
+      const rest = nextAt - Date.now();
+      if (rest > 0 && selection.cursorId !== null && selection.matches.length > 0) await ctx.sleep(rest);
       const cursorId = selection.cursorId === null ? null : selection.cursorId.toString();
       const totals = {
         done: input.before.done + page.done,

@@ -14,7 +14,7 @@ function h(tag, attrs = {}, ...children) {
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Number.POSITIVE_INFINITY)) {
     if (c === undefined || c === null) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -87,8 +87,8 @@ function confirmStep(title, body, okLabel, act) {
 // ---- overview
 
 function chart(lastHour) {
-  const W = 720;
-  const H = 200;
+  const W = 1200;
+  const H = 220;
   const pad = 28;
   const bw = (W - pad * 2) / lastHour.length;
   const maxN = Math.max(1, ...lastHour.map((m) => Math.max(m.confirmed, m.consumed)));
