@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { cancelMessage, confirmMessage, resendMessage } from '../src/client/message-ops.js';
@@ -42,6 +43,8 @@ export function createRedriveActivities({ prisma, temporal, log }: Pick<Activity
         maxId: BigInt(input.maxMessageId),
         scan: input.pageSize,
       });
+      // Each abortable call listens on the signal for its duration; a page's worth is expected.
+      setMaxListeners(input.pageSize + 10, ctx.cancellationSignal);
       const spacingMs = 1000 / input.ratePerSecond;
       let lastError: string | undefined;
       let nextAt = Date.now();
