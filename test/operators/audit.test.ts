@@ -64,6 +64,20 @@ describe('audit and repair', () => {
     expect(counts(report)).toEqual({ stuck: 0, diverged: 0, workflowWithoutRow: 0, rowWithoutWorkflow: 0 });
     const runs = await api.call('GET', '/v1/audits?limit=1', { token: READ_TOKEN });
     expect(runs.body[0]).toMatchObject({ id: report.id, triggeredBy: 'operator', repair: false });
+
+    // The console's overview counts the same messages in its last hour.
+    const ov = await api.call('GET', '/v1/overview', { token: READ_TOKEN });
+    expect(ov.status).toBe(200);
+    expect(ov.body.lastHour).toHaveLength(60);
+    const sum = (k: 'confirmed' | 'consumed') =>
+      ov.body.lastHour.reduce((n: number, m: Record<string, number>) => n + (m[k] ?? 0), 0);
+    expect(sum('confirmed')).toBeGreaterThanOrEqual(2); // finished and dead
+    expect(sum('consumed')).toBeGreaterThanOrEqual(1);
+    expect(ov.body.lastHour.some((m: { maxLatencyMs: number | null }) => m.maxLatencyMs !== null)).toBe(true);
+    expect(ov.body.deadByReason.UNCONSUMED).toBeGreaterThanOrEqual(1);
+    expect(ov.body.oldestWaitingConfirm).not.toBeNull();
+    expect((await api.call('GET', '/v1/whoami', { token: READ_TOKEN })).body.access).toBe('read');
+    expect((await api.call('GET', '/v1/whoami')).body.access).toBe('write');
   });
 
   it('finds a restored (older) row, a lost row, a row without workflow and a stuck one; repairs the safe ones', async () => {
