@@ -109,24 +109,7 @@ describe('DEAD triage and bulk redrive', () => {
     expect(events.map((e) => e.messageKey).sort()).toEqual([...keys].sort());
   });
 
-  it('is in the OpenAPI document, with the console and its data', async () => {
-    const doc = JSON.parse((await api.call('GET', '/openapi.json', { token: null })).text);
-    const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
-      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
-    );
-    expect(routes).toEqual(
-      expect.arrayContaining([
-        'GET /v1/dead-groups',
-        'POST /v1/redrives',
-        'GET /v1/redrives',
-        'GET /v1/redrives/{id}',
-        'POST /v1/audits',
-        'GET /v1/audits',
-        'GET /v1/overview',
-        'GET /v1/whoami',
-        'GET /console',
-      ]),
-    );
+  it('serves the console page to anyone (its data needs a token)', async () => {
     const page = await api.call('GET', '/console', { token: null });
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
