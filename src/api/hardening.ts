@@ -1,14 +1,20 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
 
+/** The console's pages may load its own script and style and call this API; nothing else. */
+const CONSOLE_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+  "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
 /**
- * Headers on every answer: the API serves JSON only, so browsers may not sniff, frame or embed it,
- * nor keep its answers (they hold message bodies and tokens).
+ * Headers on every answer: the API serves JSON (and the console's own files), so browsers may not sniff,
+ * frame or embed it, nor keep its answers (they hold message bodies and tokens).
  */
-export async function securityHeaders(_req: FastifyRequest, reply: FastifyReply): Promise<void> {
+export async function securityHeaders(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const isConsole = req.url === '/console' || req.url.startsWith('/console/') || req.url.startsWith('/console?');
   reply.header('x-content-type-options', 'nosniff');
   reply.header('x-frame-options', 'DENY');
-  reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+  reply.header('content-security-policy', isConsole ? CONSOLE_POLICY : "default-src 'none'; frame-ancestors 'none'");
   reply.header('referrer-policy', 'no-referrer');
   reply.header('cache-control', 'no-store');
 }

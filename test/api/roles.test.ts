@@ -217,6 +217,16 @@ async function snapshot() {
 
 describe('each role against each route', () => {
   it('refusals: 403 naming the missing right (401 without a token), and nothing written', async () => {
+    // The message's first workflow task must be over, or its own progress would count as a write.
+    await eventually(
+      async () => {
+        const events = (await api.temporal.workflow.getHandle(`rmsg:${K}`).fetchHistory()).events ?? [];
+        const last = events.at(-1);
+        return last && !last.workflowTaskScheduledEventAttributes && !last.workflowTaskStartedEventAttributes;
+      },
+      15_000,
+      'the first workflow task to complete',
+    );
     const before = await snapshot();
     const seen: string[] = [];
     for (const r of ROUTES) {
