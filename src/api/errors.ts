@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { InvalidTransitionError, MessageNotFoundError, ValidationError } from '../errors.js';
+import { InvalidTransitionError, MessageNotFoundError, TopicMismatchError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { toValidationError } from '../message-spec.js';
 import { MAX_REQUEST_BYTES } from './limits.js';
@@ -77,6 +77,7 @@ export function toHttpError(err: unknown, log: Logger): [number, ErrorBody] {
   if (err instanceof ValidationError) return [400, { code: err.code, message: err.message, field: err.field }];
   if (err instanceof MessageNotFoundError) return [404, { code: err.code, message: err.message, field: 'key' }];
   if (err instanceof InvalidTransitionError) return [409, { code: err.code, message: err.message, field: 'key' }];
+  if (err instanceof TopicMismatchError) return [409, { code: err.code, message: err.message, field: err.field }];
   if (err instanceof ApiError) return [err.statusCode, { code: err.code, message: err.message, field: err.field }];
   const fe = err as Partial<FastifyError>;
   const known = fe.code ? FASTIFY_ERRORS[fe.code] : undefined;

@@ -3,6 +3,7 @@ import type { Pool } from 'mysql2/promise';
 import type { MessageSpec, MessageState, Registration, Timings } from '../../workflows/definitions.js';
 import { logger as defaultLogger, type Logger } from '../logger.js';
 import { parseMessageSpec } from '../message-spec.js';
+import { createTopicCatalog, type TopicCatalog } from '../rocketmq/topic-catalog.js';
 import { connectTemporalClient, sdkEndpoints } from '../temporal/connection.js';
 import { registerWithService } from '../temporal/registration.js';
 import {
@@ -19,6 +20,8 @@ export interface ClientOptions {
   temporal?: { address?: string; namespace?: string };
   /** The reliable-message service's task queue (its worker's). */
   taskQueue?: string;
+  /** RocketMQ's name server (host:port), where prepare and send check a message's topic. */
+  rocketmq?: { namesrv?: string };
   /** This upstream application's name; its check-back answers for its messages. */
   producerGroup: string;
   log?: Logger;
@@ -46,13 +49,15 @@ export class ReliableMessageClient {
     readonly producerGroup: string,
     private readonly address: string,
     private readonly log: Logger,
+    private readonly topics: TopicCatalog,
   ) {}
 
   static async connect(opts: ClientOptions): Promise<ReliableMessageClient> {
-    const { address, namespace, serviceTaskQueue } = sdkEndpoints(opts);
+    const { address, namespace, serviceTaskQueue, namesrv } = sdkEndpoints(opts);
     const log = (opts.log ?? defaultLogger).child({ producerGroup: opts.producerGroup });
     const temporal = await connectTemporalClient({ address, namespace });
-    return new ReliableMessageClient(temporal, serviceTaskQueue, opts.producerGroup, address, log);
+    const topics = createTopicCatalog({ namesrv, log });
+    return new ReliableMessageClient(temporal, serviceTaskQueue, opts.producerGroup, address, log, topics);
   }
 
   /** Registers a message before the local transaction. Nothing is published until it is confirmed. */
@@ -135,6 +140,7 @@ export class ReliableMessageClient {
       this.taskQueue,
       parseMessageSpec({ ...input, producerGroup: this.producerGroup }),
       confirmed,
+      this.topics,
     );
   }
 }

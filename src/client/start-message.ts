@@ -5,7 +5,8 @@ import {
   SearchAttribute,
   workflowIdForKey,
 } from '../../workflows/definitions.js';
-import type { MessageSpecInput } from '../message-spec.js';
+import { checkTopicFit, type MessageSpecInput } from '../message-spec.js';
+import type { TopicCatalog } from '../rocketmq/topic-catalog.js';
 
 export interface PrepareResult {
   key: string;
@@ -15,16 +16,21 @@ export interface PrepareResult {
 }
 
 /**
- * Starts a message's workflow (prepare, or send when `confirmed`) from a validated spec. Used by the
- * SDK and by the HTTP API, which takes the producer group from the request.
+ * Starts a message's workflow (prepare, or send when `confirmed`) from a validated spec, once its
+ * topic is known to take it (checkTopicFit). Used by the SDK and by the HTTP API, which takes the
+ * producer group from the request. While RocketMQ cannot be asked, messages are accepted unchecked:
+ * a producer's business must not stop because the broker is briefly away.
  */
 export async function startMessage(
   temporal: Client,
   taskQueue: string,
   spec: MessageSpecInput,
   confirmed: boolean,
+  topics: TopicCatalog,
 ): Promise<PrepareResult> {
   const { timings, ...message } = spec;
+  const topic = await topics.lookup(message.topic);
+  if (topic !== 'unreachable') checkTopicFit(message, topic);
   const workflowId = workflowIdForKey(message.key);
   const args: ReliableMessageInput = { message, confirmed, timings };
   try {

@@ -14,14 +14,19 @@ export async function connectTemporalClient(
  * local-stack defaults as the service's own configuration.
  */
 export function sdkEndpoints(
-  given: { temporal?: { address?: string; namespace?: string }; taskQueue?: string; rocketmq?: { endpoints?: string } },
+  given: {
+    temporal?: { address?: string; namespace?: string };
+    taskQueue?: string;
+    rocketmq?: { endpoints?: string; namesrv?: string };
+  },
   env: NodeJS.ProcessEnv = process.env,
-): { address: string; namespace: string; serviceTaskQueue: string; rocketmqEndpoints: string } {
+): { address: string; namespace: string; serviceTaskQueue: string; rocketmqEndpoints: string; namesrv: string } {
   const defaults = loadConfig(env);
   return {
     address: given.temporal?.address ?? defaults.temporal.address,
     namespace: given.temporal?.namespace ?? defaults.temporal.namespace,
     serviceTaskQueue: given.taskQueue ?? defaults.temporal.taskQueue,
     rocketmqEndpoints: given.rocketmq?.endpoints ?? defaults.rocketmq.endpoints,
+    namesrv: given.rocketmq?.namesrv ?? defaults.rocketmq.namesrv,
   };
 }

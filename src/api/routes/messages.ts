@@ -2,6 +2,7 @@ import { confirmMessage } from '../../client/message-ops.js';
 import { startMessage } from '../../client/start-message.js';
 import { MessageNotFoundError } from '../../errors.js';
 import type { MessageSpecInput } from '../../message-spec.js';
+import { createTopicCatalog } from '../../rocketmq/topic-catalog.js';
 import type { ApiDeps } from '../deps.js';
 import { listMessages } from '../message-list.js';
 import { archivedDetail, messageDetail } from '../message-view.js';
@@ -16,7 +17,8 @@ import {
 } from '../schemas/messages.js';
 
 /** Prepare or send a message, read one, list them. */
-export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[] {
+export function messageRoutes({ temporal, prisma, config, log }: ApiDeps): AnyRoute[] {
+  const topics = createTopicCatalog({ namesrv: config.rocketmq.namesrv, log });
   return [
     route({
       method: 'POST',
@@ -32,11 +34,22 @@ export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[]
         201: { description: 'Registered', schema: createMessageResponse },
         200: { description: 'A message with this key already existed', schema: createMessageResponse },
         ...writeErrors,
-        409: { description: 'confirm: true for a message already cancelled', schema: errors[400].schema },
+        409: {
+          description:
+            'confirm: true for a message already cancelled (INVALID_TRANSITION), or the topic does not exist ' +
+            '(TOPIC_NOT_FOUND) or takes other messages (TOPIC_TYPE_MISMATCH)',
+          schema: errors[400].schema,
+        },
       },
       handler: async ({ body }, _req, reply) => {
         const { confirm = false, ...spec } = body;
-        const result = await startMessage(temporal, config.temporal.taskQueue, spec as MessageSpecInput, confirm);
+        const result = await startMessage(
+          temporal,
+          config.temporal.taskQueue,
+          spec as MessageSpecInput,
+          confirm,
+          topics,
+        );
         if (confirm && !result.created) await confirmMessage(temporal, spec.key, 'producer');
         reply.code(result.created ? 201 : 200);
         return { ...result, confirmed: confirm };
