@@ -87,7 +87,7 @@ describe('rmsg (the real binary, against the running API)', () => {
     expect(resend.stdout).toContain(`resend: ${key} is now SENDING`);
   });
 
-  it('show, resend, confirm and cancel work for the longest keys; show names each delivery\'s group', async () => {
+  it("show, resend, confirm and cancel work for the longest keys; show names each delivery's group", async () => {
     const group = uniqueId('cli-long');
     await client.register({ kind: 'subscription', topic, tagExpression: '*', consumerGroup: group });
     const dead = uniqueId('cli').padEnd(191, ':');
