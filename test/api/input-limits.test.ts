@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReliableMessageClient } from '../../src/client/index.js';
+import { TopicMismatchError, ValidationError } from '../../src/errors.js';
 import { ensureTopic } from '../../src/rocketmq/topics.js';
+import { LogCapture } from '../consumer/helpers.js';
+import { connectTestClient } from '../helpers/service.js';
 import { freshTopic, testConfig, uniqueId } from '../helpers/stack.js';
 import { type ApiHarness, enc, startApiHarness } from './harness.js';
 
@@ -180,5 +184,43 @@ describe('POST /v1/messages refuses what RocketMQ would refuse, writing nothing'
     const r = await api.call('POST', '/v1/messages', { body });
     expect(r.status).toBe(201);
     await api.call('POST', `/v1/messages/${enc(body.key)}/cancel`);
+  });
+});
+
+describe('the producer SDK checks the same, in the same shared path', () => {
+  it('refuses a missing topic, a type mismatch and an empty body before starting anything', async () => {
+    const client = await connectTestClient(api.config);
+    try {
+      const missing = { key: uniqueId('sdk'), topic: uniqueId('missing'), body: 'b' };
+      await expect(client.prepare(missing)).rejects.toMatchObject({ code: 'TOPIC_NOT_FOUND', field: 'topic' });
+      await expect(client.prepare(missing)).rejects.toBeInstanceOf(TopicMismatchError);
+      const delayed = { key: uniqueId('sdk'), topic: topics.NORMAL, body: 'b', delayMs: 1000 };
+      await expect(client.send(delayed)).rejects.toMatchObject({ code: 'TOPIC_TYPE_MISMATCH', field: 'delayMs' });
+      const empty = { key: uniqueId('sdk'), topic: topics.NORMAL, body: '' };
+      await expect(client.prepare(empty)).rejects.toBeInstanceOf(ValidationError);
+      for (const m of [missing, delayed, empty]) expect(await nothingStarted(m.key)).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('accepts unchecked while RocketMQ cannot be asked, and says so once', async () => {
+    const logs = new LogCapture();
+    const client = await ReliableMessageClient.connect({
+      temporal: api.config.temporal,
+      taskQueue: api.config.temporal.taskQueue,
+      producerGroup: uniqueId('sdk-producer'),
+      rocketmq: { namesrv: '127.0.0.1:1' },
+      log: logs.log,
+    });
+    try {
+      const keys = [uniqueId('sdk'), uniqueId('sdk')];
+      for (const key of keys)
+        expect((await client.prepare({ key, topic: topics.NORMAL, body: 'b' })).created).toBe(true);
+      expect(logs.lines.filter((l) => /cannot look topics up in RocketMQ/.test(l.msg))).toHaveLength(1);
+      for (const key of keys) await client.cancel(key);
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -1,6 +1,10 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { checkHealth } from '../../src/api/health.js';
+import { createPrisma } from '../../src/db/prisma.js';
 import { remotingCall } from '../../src/rocketmq/remoting.js';
+import { connectTemporalClient } from '../../src/temporal/connection.js';
+import { testConfig } from '../helpers/stack.js';
 
 /** A peer on the remoting port that answers every request with `frame`. */
 async function peer(frame: Buffer): Promise<{ address: string; close: () => Promise<void> }> {
@@ -48,5 +52,23 @@ describe('remotingCall against a peer that answers garbage', () => {
     const p = await peer(bad);
     closers.push(p.close);
     await expect(remotingCall(p.address, 26, {}, { timeoutMs: 2000 })).rejects.toThrow(/failed: /);
+  });
+});
+
+describe('/healthz with a name server that answers garbage', () => {
+  it('reports RocketMQ down with the cause, and the process lives on', async () => {
+    const p = await peer(frameOf('<html>'));
+    closers.push(p.close);
+    const prisma = createPrisma(testConfig.databaseUrl, { connectionLimit: 1 });
+    const temporal = await connectTemporalClient(testConfig.temporal);
+    try {
+      const config = { ...testConfig, rocketmq: { ...testConfig.rocketmq, namesrv: p.address } };
+      const checks = await checkHealth({ config, prisma, temporal });
+      expect(checks.rocketmq).toMatchObject({ status: 'down', error: expect.stringMatching(/header is not JSON/) });
+      expect(checks.mysql.status).toBe('up');
+    } finally {
+      await prisma.$disconnect();
+      await temporal.connection.close();
+    }
   });
 });
