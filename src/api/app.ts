@@ -27,7 +27,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_REQUEST_BYTES,
     // The longest valid key with every character percent-encoded (names are shorter).
-    maxParamLength: 3 * MAX_KEY_LENGTH,
+    routerOptions: { maxParamLength: 3 * MAX_KEY_LENGTH },
     // The router's and the HTTP parser's refusals answer in the API's shape too.
     frameworkErrors: (err, req, reply) => errorHandler(log)(err, req, reply),
     clientErrorHandler,

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReliableMessageClient } from '../../src/client/index.js';
-import { TopicMismatchError, ValidationError } from '../../src/errors.js';
+import { ReliableMessageClient, TopicMismatchError, ValidationError } from '../../src/client/index.js';
 import { ensureTopic } from '../../src/rocketmq/topics.js';
 import { LogCapture } from '../consumer/helpers.js';
 import { connectTestClient } from '../helpers/service.js';
