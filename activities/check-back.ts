@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import type { DependencyGate } from '../src/dependency-gate.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface CheckBackRoute {
@@ -15,7 +16,7 @@ export interface HttpCheckBackInput {
   group: string;
 }
 
-export function createCheckBackActivities({ prisma }: Pick<ActivityDeps, 'prisma'>) {
+export function createCheckBackActivities({ prisma, mysql }: Pick<ActivityDeps, 'prisma'> & { mysql: DependencyGate }) {
   return {
     /** Where a group's check-back is served, or null when it has none. */
     async findCheckBack({
@@ -25,10 +26,12 @@ export function createCheckBackActivities({ prisma }: Pick<ActivityDeps, 'prisma
       kind: 'producer' | 'consumer';
       group: string;
     }): Promise<CheckBackRoute | null> {
-      const row =
+      const select = { checkBackUrl: true, checkBackTaskQueue: true } as const;
+      const row = await mysql.call<{ checkBackUrl: string | null; checkBackTaskQueue: string | null } | null>(() =>
         kind === 'producer'
-          ? await prisma.producer.findUnique({ where: { producerGroup: group } })
-          : await prisma.consumer.findUnique({ where: { consumerGroup: group } });
+          ? prisma.producer.findUnique({ where: { producerGroup: group }, select })
+          : prisma.consumer.findUnique({ where: { consumerGroup: group }, select }),
+      );
       if (row?.checkBackUrl) return { url: row.checkBackUrl };
       if (row?.checkBackTaskQueue) return { taskQueue: row.checkBackTaskQueue };
       return null;

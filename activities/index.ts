@@ -1,3 +1,5 @@
+import { DependencyGate } from '../src/dependency-gate.js';
+import { resolveTimings } from '../src/timings.js';
 import type { Timings } from '../workflows/definitions.js';
 import { createCheckBackActivities } from './check-back.js';
 import type { ActivityDeps } from './deps.js';
@@ -6,22 +8,24 @@ import { createProjectionActivities } from './projection.js';
 import { createPublishActivities } from './publish.js';
 import { createRegistrationActivities } from './registration.js';
 import { createSubscriberActivities } from './subscribers.js';
-import { resolveTimings } from './timings.js';
 
 export type { ActivityDeps } from './deps.js';
 
 /** All activities of the service worker, bound to their dependencies. */
 export function createActivities(deps: ActivityDeps) {
+  // Inside the bounds of the local activities that use them (2 s, and 1.5 s for publishing).
+  const mysql = new DependencyGate('mysql', deps.log, { callTimeoutMs: 1500, probeIntervalMs: 1000 });
+  const rocketmq = new DependencyGate('rocketmq', deps.log, { callTimeoutMs: 1200, probeIntervalMs: 1000 });
   return {
-    ...createProjectionActivities(deps),
-    ...createSubscriberActivities(deps),
-    ...createPublishActivities(deps),
-    ...createCheckBackActivities(deps),
+    ...createProjectionActivities({ ...deps, mysql }),
+    ...createSubscriberActivities({ ...deps, mysql }),
+    ...createPublishActivities({ ...deps, rocketmq }),
+    ...createCheckBackActivities({ ...deps, mysql }),
     ...createRegistrationActivities(deps),
     ...createHousekeepingActivities(deps),
     /** The message's timings: the global defaults with its own overrides on top. */
     async resolveTimings(overrides: Partial<Timings>): Promise<Timings> {
-      return resolveTimings(deps.config.timings, overrides);
+      return resolveTimings(deps.config.timings, overrides, deps.config.timingFloorMs);
     },
   };
 }

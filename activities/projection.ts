@@ -1,6 +1,9 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { PrismaClient } from '../src/db/prisma.js';
+import type { DependencyGate } from '../src/dependency-gate.js';
 import { observeEvents } from '../src/metrics.js';
 import type { DeliveryState, MessageEvent, MessageSpec, MessageState } from '../workflows/definitions.js';
-import { workflowIdForKey } from '../workflows/definitions.js';
+import { FailureType, workflowIdForKey } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface SyncProjectionInput {
@@ -9,18 +12,50 @@ export interface SyncProjectionInput {
   deliveries: DeliveryState[];
   /** Events appended since the last write. */
   events: MessageEvent[];
-  /** Given on the first write only: what the message row is created from. */
+  /** Given until the row exists: what the message row is created from. */
   message?: MessageSpec;
 }
 
 const date = (ms: number | undefined) => (ms === undefined ? null : new Date(ms));
+
+type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
+/**
+ * A row (or archive entry) with this key that this run did not create belongs to an earlier message whose
+ * workflow is past Temporal's retention: one key is one message, so this one is refused for good. A retry
+ * of this run's own first write finds its own row (same creation time) and goes on.
+ */
+async function refuseReusedKey(
+  tx: Tx,
+  state: MessageState,
+  row: { createdAt: Date; status: string } | null,
+): Promise<void> {
+  let earlier = row && row.createdAt.getTime() !== state.createdAt ? row : null;
+  if (!row) {
+    earlier = await tx.messageArchive.findUnique({
+      where: { key: state.key },
+      select: { createdAt: true, status: true },
+    });
+  }
+  if (!earlier) return;
+  throw ApplicationFailure.create({
+    type: FailureType.keyReused,
+    nonRetryable: true,
+    message:
+      `key ${state.key} belongs to an earlier message (created ${earlier.createdAt.toISOString()}, ${earlier.status}); ` +
+      'one key is one message: send it under a new key',
+  });
+}
 
 /**
  * Writes the workflow's state into the MySQL projections in one transaction. Idempotent and
  * order-safe: a write whose version is not newer than the stored one changes nothing, so activity
  * retries never double an event or roll state back.
  */
-export function createProjectionActivities({ prisma }: Pick<ActivityDeps, 'prisma'>) {
+export function createProjectionActivities({
+  prisma,
+  mysql,
+}: Pick<ActivityDeps, 'prisma'> & { mysql: DependencyGate }) {
   return {
     async syncProjection({ state, deliveries, events, message }: SyncProjectionInput): Promise<void> {
       const row = {
@@ -37,69 +72,75 @@ export function createProjectionActivities({ prisma }: Pick<ActivityDeps, 'prism
         cancelledAt: date(state.cancelledAt),
         deadAt: date(state.deadAt),
       };
-      const inserted = await prisma.$transaction(async (tx) => {
-        // The first write creates the row (one lookup, no update that cannot match); later writes,
-        // and a retried first one, update it only if this version is newer.
-        const exists = message
-          ? await tx.message.findUnique({ where: { key: state.key }, select: { id: true } })
-          : true;
-        if (message && !exists) {
-          await tx.message.create({
-            data: {
-              ...row,
-              key: message.key,
-              topic: message.topic,
-              tag: message.tag ?? null,
-              body: message.body,
-              properties: message.properties ?? undefined,
-              producerGroup: message.producerGroup,
-              orderKey: message.orderKey ?? null,
-              delayMs: message.delayMs ?? null,
-              options: { ...state.timings },
-              workflowId: workflowIdForKey(message.key),
-              createdAt: new Date(state.createdAt),
-            },
-          });
-        } else {
-          const updated = await tx.message.updateMany({
-            where: { key: state.key, version: { lt: state.version } },
-            data: row,
-          });
-          if (updated.count === 0) return 0; // this version (or a newer one) is already stored
-        }
-        for (const d of deliveries) {
-          const fields = {
-            status: d.status,
-            sendCount: d.sendCount,
-            receiveCount: d.receiveCount,
-            lastError: d.lastError ?? null,
-            lastSentAt: date(d.lastSentAt),
-            receivedAt: date(d.receivedAt),
-            consumedAt: date(d.consumedAt),
-            deadAt: d.status === 'DEAD' ? date(state.deadAt) : null,
-          };
-          await tx.delivery.upsert({
-            where: { messageKey_consumerGroup: { messageKey: state.key, consumerGroup: d.group } },
-            create: { messageKey: state.key, consumerGroup: d.group, ...fields },
-            update: fields,
-          });
-        }
-        if (events.length > 0) {
-          const { count } = await tx.messageEvent.createMany({
-            data: events.map((e) => ({
-              messageKey: state.key,
-              seq: e.seq,
-              type: e.type,
-              consumerGroup: e.group ?? null,
-              detail: e.detail === undefined ? undefined : (e.detail as object),
-              createdAt: new Date(e.at),
-            })),
-            skipDuplicates: true,
-          });
-          return count;
-        }
-        return 0;
-      });
+      const inserted = await mysql.call(
+        () =>
+          prisma.$transaction(async (tx) => {
+            // The first write creates the row (one lookup, no update that cannot match); later writes,
+            // and a retried first one, update it only if this version is newer.
+            const exists = message
+              ? await tx.message.findUnique({ where: { key: state.key }, select: { createdAt: true, status: true } })
+              : true;
+            if (message) await refuseReusedKey(tx, state, exists === true ? null : exists);
+            if (message && !exists) {
+              await tx.message.create({
+                data: {
+                  ...row,
+                  key: message.key,
+                  topic: message.topic,
+                  tag: message.tag ?? null,
+                  body: message.body,
+                  properties: message.properties ?? undefined,
+                  producerGroup: message.producerGroup,
+                  orderKey: message.orderKey ?? null,
+                  delayMs: message.delayMs ?? null,
+                  options: { ...state.timings },
+                  workflowId: workflowIdForKey(message.key),
+                  createdAt: new Date(state.createdAt),
+                },
+              });
+            } else {
+              const updated = await tx.message.updateMany({
+                where: { key: state.key, version: { lt: state.version } },
+                data: row,
+              });
+              if (updated.count === 0) return 0; // this version (or a newer one) is already stored
+            }
+            for (const d of deliveries) {
+              const fields = {
+                status: d.status,
+                sendCount: d.sendCount,
+                receiveCount: d.receiveCount,
+                lastError: d.lastError ?? null,
+                lastSentAt: date(d.lastSentAt),
+                receivedAt: date(d.receivedAt),
+                consumedAt: date(d.consumedAt),
+                deadAt: d.status === 'DEAD' ? date(state.deadAt) : null,
+              };
+              await tx.delivery.upsert({
+                where: { messageKey_consumerGroup: { messageKey: state.key, consumerGroup: d.group } },
+                create: { messageKey: state.key, consumerGroup: d.group, ...fields },
+                update: fields,
+              });
+            }
+            if (events.length > 0) {
+              const { count } = await tx.messageEvent.createMany({
+                data: events.map((e) => ({
+                  messageKey: state.key,
+                  seq: e.seq,
+                  type: e.type,
+                  consumerGroup: e.group ?? null,
+                  detail: e.detail === undefined ? undefined : (e.detail as object),
+                  createdAt: new Date(e.at),
+                })),
+                skipDuplicates: true,
+              });
+              return count;
+            }
+            return 0;
+          }),
+        // A refused key is MySQL's answer, not MySQL being down.
+        (err) => !(err instanceof ApplicationFailure),
+      );
       // The version guard turns a retry of a committed write into a no-op (0 above), so these events are
       // new and counted once; a partial insert (events already there) is not counted rather than twice.
       if (inserted > 0 && inserted === events.length) observeEvents(state, events);

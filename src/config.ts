@@ -1,35 +1,55 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { timingsConfigSchema } from './timings.js';
 
 /**
  * All configuration in one validated place. Every value has a default that works with the local
  * stack (`scripts/stack.sh up`); environment variables override them.
  */
 const duration = z.coerce.number().int().nonnegative();
-
-export const timingsSchema = z.object({
-  /** Wait this long for confirm/cancel before the first check-back to the producer. */
-  checkBackAfterMs: duration.default(30_000),
-  checkBackBackoff: z.coerce.number().min(1).default(2),
-  maxCheckBackIntervalMs: duration.default(10 * 60_000),
-  /** Unconfirmed past this -> DEAD (UNCONFIRMED). */
-  confirmDeadlineMs: duration.default(24 * 60 * 60_000),
-  /** First resend to groups that have not consumed. */
-  resendAfterMs: duration.default(60_000),
-  resendBackoff: z.coerce.number().min(1).default(2),
-  maxResendIntervalMs: duration.default(30 * 60_000),
-  maxSends: z.coerce.number().int().min(1).default(8),
-  checkBackTimeoutMs: duration.default(10_000),
-});
-export type Timings = z.infer<typeof timingsSchema>;
+/** An on/off setting: a boolean, or `true`/`false`/`1`/`0` from the environment. */
+const flag = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+  .transform((v) => v === true || v === 'true' || v === '1');
 
 const configSchema = z.object({
   databaseUrl: z.string().url().default('mysql://rmsg:rmsg@127.0.0.1:3306/reliable_message'),
+  /** TLS to the projection database (a managed MySQL); off for the local stack. */
+  databaseTls: z
+    .object({
+      /** On when set, or when a CA file is given. */
+      enabled: flag.default(false),
+      /** PEM file of the CA that signed the server's certificate, when it is not publicly trusted. */
+      caPath: z.string().min(1).optional(),
+      /** Refuse a server whose certificate does not verify (leave on outside experiments). */
+      rejectUnauthorized: flag.default(true),
+    })
+    .prefault({}),
   temporal: z
     .object({
       address: z.string().default('127.0.0.1:7233'),
       namespace: z.string().default('default'),
       taskQueue: z.string().default('reliable-message'),
       uiUrl: z.string().url().default('http://127.0.0.1:8233'),
+      /**
+       * Managed services (Temporal Cloud, a cluster behind TLS). TLS is on when `tls` is set or any
+       * setting below is; the local dev server needs none of them.
+       */
+      tls: flag.default(false),
+      /** PEM file of the CA that signed the server's certificate, when it is not publicly trusted. */
+      tlsServerCaCertPath: z.string().min(1).optional(),
+      /** Overrides the server name checked against its certificate (SNI). */
+      tlsServerName: z.string().min(1).optional(),
+      /** Client certificate and key (PEM files) for mutual TLS; both or neither. */
+      tlsClientCertPath: z.string().min(1).optional(),
+      tlsClientKeyPath: z.string().min(1).optional(),
+      /** API key authentication (Temporal Cloud); implies TLS. */
+      apiKey: z.string().min(1).optional(),
+    })
+    .refine((t) => (t.tlsClientCertPath === undefined) === (t.tlsClientKeyPath === undefined), {
+      message:
+        'tlsClientCertPath and tlsClientKeyPath go together (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH)',
+      path: ['tlsClientKeyPath'],
     })
     .prefault({}),
   rocketmq: z
@@ -39,9 +59,24 @@ const configSchema = z.object({
       namesrv: z.string().default('127.0.0.1:9876'),
       /** Broker remoting address, used to create topics. */
       brokerAddr: z.string().default('127.0.0.1:10911'),
+      /** ACL credentials of a managed RocketMQ (the proxy checks them); none for the local stack. */
+      accessKey: z.string().min(1).optional(),
+      secretKey: z.string().min(1).optional(),
+      securityToken: z.string().min(1).optional(),
+      /** TLS to the proxy's gRPC endpoint. */
+      tls: flag.default(false),
+    })
+    .refine((r) => (r.accessKey === undefined) === (r.secretKey === undefined), {
+      message: 'accessKey and secretKey go together (ROCKETMQ_ACCESS_KEY, ROCKETMQ_SECRET_KEY)',
+      path: ['secretKey'],
     })
     .prefault({}),
-  timings: timingsSchema.prefault({}),
+  timings: timingsConfigSchema.prefault({}),
+  /**
+   * The least any per-message duration may be (a message asking for less gets this). 1 s protects the
+   * service from a message that asks every millisecond; tests set 1.
+   */
+  timingFloorMs: z.coerce.number().int().min(1).default(1000),
   /** Archiving of old FINISHED/CANCELLED messages by the `rmsg-housekeeping` Temporal Schedule. */
   housekeeping: z
     .object({
@@ -79,23 +114,47 @@ const configSchema = z.object({
     })
     .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** OpenTelemetry (src/tracing.ts): the exporter's own settings come from the standard OTEL_* variables. */
+  tracing: z
+    .object({
+      /** OTEL_TRACES_EXPORTER: `none` (default) keeps tracing off. */
+      exporter: z.enum(['none', 'otlp', 'console']).default('none'),
+      serviceName: z.string().min(1).default('reliable-message'),
+    })
+    .prefault({}),
 });
 export type Config = z.infer<typeof configSchema>;
 
-/** Reads the environment (RMSG_*, TEMPORAL_*, ROCKETMQ_*) into a validated Config. */
+/** Reads the environment (RMSG_*, TEMPORAL_*, ROCKETMQ_*, OTEL_*) into a validated Config. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const fromEnv = {
     databaseUrl: env.RMSG_DATABASE_URL,
+    databaseTls: {
+      enabled: env.RMSG_DATABASE_TLS,
+      caPath: env.RMSG_DATABASE_TLS_CA_PATH,
+      rejectUnauthorized: env.RMSG_DATABASE_TLS_REJECT_UNAUTHORIZED,
+    },
     temporal: {
       address: env.TEMPORAL_ADDRESS,
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueue: env.RMSG_TASK_QUEUE,
       uiUrl: env.TEMPORAL_UI_URL,
+      // The names Temporal's own CLI and SDK environment configuration use.
+      tls: env.TEMPORAL_TLS,
+      tlsServerCaCertPath: env.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
+      tlsServerName: env.TEMPORAL_TLS_SERVER_NAME,
+      tlsClientCertPath: env.TEMPORAL_TLS_CLIENT_CERT_PATH,
+      tlsClientKeyPath: env.TEMPORAL_TLS_CLIENT_KEY_PATH,
+      apiKey: env.TEMPORAL_API_KEY,
     },
     rocketmq: {
       endpoints: env.ROCKETMQ_ENDPOINTS,
       namesrv: env.ROCKETMQ_NAMESRV,
       brokerAddr: env.ROCKETMQ_BROKER_ADDR,
+      accessKey: env.ROCKETMQ_ACCESS_KEY,
+      secretKey: env.ROCKETMQ_SECRET_KEY,
+      securityToken: env.ROCKETMQ_SECURITY_TOKEN,
+      tls: env.ROCKETMQ_TLS,
     },
     timings: {
       checkBackAfterMs: env.RMSG_CHECK_BACK_AFTER_MS,
@@ -127,7 +186,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       readToken: env.RMSG_API_READ_TOKEN,
       writeToken: env.RMSG_API_WRITE_TOKEN,
     },
+    timingFloorMs: env.RMSG_TIMING_FLOOR_MS,
     logLevel: env.RMSG_LOG_LEVEL,
+    tracing: { exporter: env.OTEL_TRACES_EXPORTER, serviceName: env.OTEL_SERVICE_NAME },
   };
   const parsed = configSchema.safeParse(mergeDefined(fromEnv, overrides));
   if (!parsed.success) {
@@ -135,6 +196,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new Error(`invalid configuration: ${problems}`);
   }
   return parsed.data;
+}
+
+/** Reads a PEM file a setting names; a missing file is a configuration error naming the setting. */
+export function readPem(path: string, setting: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`invalid configuration: ${setting}: cannot read ${path} (${(err as Error).message})`);
+  }
+}
+
+/** Drops undefined values, so defaults underneath apply (a spread would overwrite them). */
+export function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Deep merge that drops undefined values, so unset env vars fall through to the schema defaults. */

@@ -20,15 +20,60 @@ export class MessageNotFoundError extends Error {
   }
 }
 
-/** A transition the message's state does not allow, such as confirm after cancel. */
-export class InvalidTransitionError extends Error {
-  readonly code = 'INVALID_TRANSITION';
+/** A refusal by the message itself (its workflow), for the message with `key`. */
+abstract class MessageRefusal extends Error {
+  abstract readonly code: string;
   constructor(
     readonly key: string,
     message: string,
   ) {
     super(message);
-    this.name = 'InvalidTransitionError';
+    this.name = new.target.name;
+  }
+}
+
+/** A transition the message's state does not allow, such as confirm after cancel. */
+export class InvalidTransitionError extends MessageRefusal {
+  readonly code = 'INVALID_TRANSITION';
+}
+
+/** A consumer report from a group the message was not published to. */
+export class NotASubscriberError extends MessageRefusal {
+  readonly code = 'NOT_A_SUBSCRIBER';
+}
+
+/** A second prepare or send with a key already used by a message with other content. */
+export class KeyConflictError extends Error {
+  readonly code = 'KEY_CONFLICT';
+  constructor(readonly key: string) {
+    super(
+      `key ${key} is already used by a message with other content (topic, tag, body, properties, group, delay, ` +
+        'order key or timings); one key is one message: use a new key',
+    );
+    this.name = 'KeyConflictError';
+  }
+}
+
+/** A key that was already used by an earlier message that is past waiting for its confirm. */
+export class KeyReusedError extends MessageRefusal {
+  readonly code = 'KEY_REUSED';
+}
+
+/**
+ * The local transaction's COMMIT was sent but its answer was lost (the connection broke): the business may
+ * or may not have committed. The message is left waiting; its check-back answers from the local table.
+ */
+export class CommitOutcomeUnknownError extends Error {
+  readonly code = 'COMMIT_OUTCOME_UNKNOWN';
+  constructor(
+    readonly key: string,
+    override readonly cause: unknown,
+  ) {
+    super(
+      `the local transaction for message ${key} may or may not have committed (${cause instanceof Error ? cause.message : String(cause)}); ` +
+        'the message was not cancelled: the check-back will confirm it if the commit landed',
+    );
+    this.name = 'CommitOutcomeUnknownError';
   }
 }
 

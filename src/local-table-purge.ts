@@ -1,4 +1,5 @@
 import type { Pool, ResultSetHeader } from 'mysql2/promise';
+import { ValidationError } from './errors.js';
 import type { Logger } from './logger.js';
 
 /** How long the SDKs keep rows in their local tables unless told otherwise. */
@@ -50,11 +51,14 @@ export function startPurgeTimer(
   };
 }
 
-/** Validates an SDK `retentionMs` option: a positive number of ms, or false for no automatic purge. */
-export function checkRetention(retentionMs: number | false | undefined): number | false {
-  if (retentionMs === undefined) return DEFAULT_LOCAL_RETENTION_MS;
-  if (retentionMs !== false && !(Number.isFinite(retentionMs) && retentionMs > 0))
-    throw new TypeError('retentionMs: must be a positive number of milliseconds, or false');
+/**
+ * Validates an SDK `retentionMs` option: at least `minMs` (and by default that much or 7 days), or false
+ * for no automatic purge.
+ */
+export function checkRetention(retentionMs: number | false | undefined, minMs = 1): number | false {
+  if (retentionMs === undefined) return Math.max(DEFAULT_LOCAL_RETENTION_MS, minMs);
+  if (retentionMs !== false && !(Number.isFinite(retentionMs) && retentionMs >= minMs))
+    throw new ValidationError('retentionMs', `must be at least ${minMs} ms, or false`);
   return retentionMs;
 }
 

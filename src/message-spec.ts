@@ -10,6 +10,7 @@ import {
   ROCKETMQ_SYSTEM_PROPERTIES,
 } from './rocketmq/limits.js';
 import type { TopicInfo } from './rocketmq/topic-catalog.js';
+import { timingsOverrideSchema } from './timings.js';
 
 /**
  * The body travels once in the workflow's start input, and Temporal refuses payloads over 2 MB by
@@ -19,21 +20,6 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** The projection's delay_ms column is a signed 32-bit INTEGER. */
 export const MAX_DELAY_MS = 2 ** 31 - 1;
 const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
-
-const timingsOverride = z
-  .object({
-    checkBackAfterMs: z.number().int().nonnegative(),
-    checkBackBackoff: z.number().min(1),
-    maxCheckBackIntervalMs: z.number().int().positive(),
-    confirmDeadlineMs: z.number().int().positive(),
-    resendAfterMs: z.number().int().positive(),
-    resendBackoff: z.number().min(1),
-    maxResendIntervalMs: z.number().int().positive(),
-    maxSends: z.number().int().min(1).max(1000),
-    checkBackTimeoutMs: z.number().int().positive(),
-  })
-  .partial()
-  .strict();
 
 const propertyName = z
   .string()
@@ -94,7 +80,7 @@ export const messageSpecSchema = z
         `must be at most ${ROCKETMQ_MAX_MESSAGE_GROUP_BYTES} bytes (RocketMQ's message group limit)`,
       )
       .optional(),
-    timings: timingsOverride.optional(),
+    timings: timingsOverrideSchema.optional(),
   })
   .strict()
   .refine((m) => !(m.delayMs && m.orderKey), { message: 'delayMs and orderKey cannot be combined', path: ['delayMs'] });

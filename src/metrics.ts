@@ -49,8 +49,27 @@ export const checkBacksTotal = new Counter({
 
 export const deadTotal = new Counter({
   name: 'rmsg_dead_total',
-  help: 'Messages given up (DEAD) by reason (UNCONFIRMED, UNCONSUMED)',
+  help: 'Messages given up (DEAD) by reason (UNCONFIRMED, UNCONSUMED, REJECTED)',
   labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+export const noSubscribersTotal = new Counter({
+  name: 'rmsg_no_subscribers_total',
+  help: 'Messages confirmed while no consumer group subscribed to their topic and tag (published, then FINISHED)',
+  registers: [registry],
+});
+
+export const publishFailuresTotal = new Counter({
+  name: 'rmsg_publish_failures_total',
+  help: 'Publish attempts that failed and will be retried (counted once per message and distinct error)',
+  registers: [registry],
+});
+
+export const dependencyUp = new Gauge({
+  name: 'rmsg_dependency_up',
+  help: 'Whether the worker reaches a dependency (mysql, rocketmq): 1 up, 0 down since the last failed call',
+  labelNames: ['dependency'] as const,
   registers: [registry],
 });
 
@@ -82,6 +101,12 @@ export function observeEvents(state: MessageState, events: MessageEvent[]): void
         break;
       case 'CONSUMER_CHECK_BACK':
         checkBacksTotal.inc({ kind: 'consumer', answer });
+        break;
+      case 'NO_SUBSCRIBERS':
+        noSubscribersTotal.inc();
+        break;
+      case 'PUBLISH_FAILED':
+        publishFailuresTotal.inc();
         break;
       case 'DEAD':
         deadTotal.inc({ reason: typeof e.detail?.reason === 'string' ? e.detail.reason : 'UNKNOWN' });

@@ -39,7 +39,13 @@ export const MessageProperty = {
 export const MESSAGE_STATUSES = ['WAITING_CONFIRM', 'SENDING', 'FINISHED', 'CANCELLED', 'DEAD'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 export type DeliveryStatus = 'PENDING' | 'RECEIVED' | 'CONSUMED' | 'DEAD';
-export type DeadReason = 'UNCONFIRMED' | 'UNCONSUMED';
+/**
+ * UNCONFIRMED: neither confirmed nor cancelled by the deadline. UNCONSUMED: a subscriber did not consume it
+ * within its sends. REJECTED: RocketMQ refused to publish it for good (e.g. its topic is gone); fix the cause,
+ * then resend. KEY_REUSED: its key belongs to an earlier message (past Temporal's retention, still in MySQL);
+ * it is never published: send it again under a new key.
+ */
+export type DeadReason = 'UNCONFIRMED' | 'UNCONSUMED' | 'REJECTED' | 'KEY_REUSED';
 export type CheckBackAnswer = 'COMMIT' | 'ROLLBACK' | 'UNKNOWN';
 export type ConsumerCheckBackAnswer = 'CONSUMED' | 'NOT_CONSUMED' | 'UNKNOWN';
 
@@ -78,8 +84,30 @@ export interface ReliableMessageInput {
   confirmed: boolean;
   /** Per-message overrides of the global timings. */
   timings?: Partial<Timings>;
-  /** Set when the workflow continues as new: the state to resume from. */
-  resume?: MessageState;
+  /** Set when the workflow continues as new: where the previous run stopped. */
+  resume?: ResumeState;
+  /** For tests only: continue as new at this history length instead of the workflow's own limit. */
+  maxHistoryEvents?: number;
+}
+
+/**
+ * Version of the `resume` state. Bump it, and keep reading the older shapes, whenever a change of this
+ * shape (or of MessageState) would mislead code reading an old one.
+ */
+export const RESUME_SCHEMA_VERSION = 1;
+
+/** What a run hands to the next one when it continues as new (the message itself stays in `message`). */
+export interface ResumeState {
+  /**
+   * RESUME_SCHEMA_VERSION of the code that handed over. A worker older than that shape fails the workflow
+   * task, which waits for a newer worker.
+   */
+  schemaVersion: number;
+  state: MessageState;
+  /** Events not yet written to the projection (the database may be down at the hand-over). */
+  unsynced: MessageEvent[];
+  /** Whether the projection row exists yet. */
+  rowWritten: boolean;
 }
 
 export interface DeliveryState {
@@ -93,9 +121,27 @@ export interface DeliveryState {
   consumedAt?: number;
 }
 
+export type MessageEventType =
+  | 'PREPARED'
+  | 'CONFIRMED'
+  | 'CANCELLED'
+  | 'CHECK_BACK'
+  | 'CONSUMER_CHECK_BACK'
+  | 'SUBSCRIBERS'
+  | 'NO_SUBSCRIBERS'
+  | 'PUBLISHED'
+  | 'RESENT'
+  | 'PUBLISH_FAILED'
+  | 'RECEIVED'
+  | 'CONSUMED'
+  | 'CONSUME_FAILED'
+  | 'DEAD'
+  | 'OPERATOR_RESEND'
+  | 'FINISHED';
+
 export interface MessageEvent {
   seq: number;
-  type: string;
+  type: MessageEventType;
   at: number;
   group?: string;
   detail?: Record<string, unknown>;
@@ -162,7 +208,10 @@ export const confirmUpdate = defineUpdate<MessageState, [ConfirmRequest]>('confi
 export const cancelUpdate = defineUpdate<MessageState, [CancelRequest]>('cancel');
 /** Operator resend: a DEAD message gets a fresh send budget; a SENDING one is resent now. */
 export const resendUpdate = defineUpdate<MessageState, []>('resend');
+/** Consumers' reports from the SDK: a signal, cheap and fire-and-forget. */
 export const ackSignal = defineSignal<[Ack]>('ack');
+/** The same report through the HTTP API: an update, so a report from a non-subscriber is refused up front. */
+export const ackUpdate = defineUpdate<MessageState, [Ack]>('ack');
 export const stateQuery = defineQuery<MessageState>('state');
 
 export const SearchAttribute = {
@@ -175,6 +224,12 @@ export const SearchAttribute = {
 /** Application failure types the workflow raises, so callers can tell them apart. */
 export const FailureType = {
   invalidTransition: 'InvalidTransition',
+  /** An ack from a consumer group that is not a subscriber of the message. */
+  notASubscriber: 'NotASubscriber',
+  /** RocketMQ refused the publication for a reason no retry can cure (raised by the publish activity). */
+  publishRejected: 'PublishRejected',
+  /** The key belongs to an earlier message (raised by the first projection write). */
+  keyReused: 'KeyReused',
 } as const;
 
 /** What the SDKs register with the service (see registerWorkflow). */

@@ -7,6 +7,7 @@ import type {
   DeadReason,
   DeliveryState,
   MessageEvent,
+  MessageEventType,
   MessageSpec,
   MessageState,
   Timings,
@@ -42,7 +43,13 @@ export function initialState(message: MessageSpec, timings: Timings, now: number
   };
 }
 
-export function record(t: Tracked, now: number, type: string, detail?: Record<string, unknown>, group?: string): void {
+export function record(
+  t: Tracked,
+  now: number,
+  type: MessageEventType,
+  detail?: Record<string, unknown>,
+  group?: string,
+): void {
   t.state.eventSeq += 1;
   t.state.version += 1;
   t.unsynced.push({ seq: t.state.eventSeq, type, at: now, group, detail });
@@ -79,10 +86,11 @@ export function cancel(t: Tracked, now: number, by: string, reason?: string): vo
   record(t, now, 'CANCELLED', { by, reason: s.cancelReason });
 }
 
-/** Gives up on the message until an operator acts. */
-export function markDead(t: Tracked, now: number, reason: DeadReason): void {
+/** Gives up on the message until an operator acts; `error` says why (REJECTED: RocketMQ's refusal). */
+export function markDead(t: Tracked, now: number, reason: DeadReason, error?: string): void {
   const s = t.state;
   s.deadReason = reason;
+  if (error !== undefined) s.lastError = error;
   s.deadAt = now;
   s.nextCheckBackAt = undefined;
   s.nextResendAt = undefined;
@@ -94,13 +102,14 @@ export function markDead(t: Tracked, now: number, reason: DeadReason): void {
     }
   }
   t.state.status = 'DEAD';
-  record(t, now, 'DEAD', { reason, groups, sendRound: s.sendRound });
+  record(t, now, 'DEAD', { reason, groups, sendRound: s.sendRound, ...(error === undefined ? {} : { error }) });
 }
 
 /** Operator resend: a fresh send budget for a DEAD message, or an immediate resend of a SENDING one. */
 export function operatorResend(t: Tracked, now: number): void {
   const s = t.state;
-  const resendable = s.status === 'SENDING' || (s.status === 'DEAD' && s.deadReason === 'UNCONSUMED');
+  const resendable =
+    s.status === 'SENDING' || (s.status === 'DEAD' && (s.deadReason === 'UNCONSUMED' || s.deadReason === 'REJECTED'));
   if (!resendable) {
     const hint = s.status === 'DEAD' ? 'it was never confirmed: confirm or cancel it' : `it is ${s.status}`;
     throw new InvalidTransition(`message ${s.key} cannot be resent: ${hint}`);
@@ -108,6 +117,7 @@ export function operatorResend(t: Tracked, now: number): void {
   for (const d of s.deliveries) if (d.status === 'DEAD') d.status = 'PENDING';
   s.sendRound = 0;
   s.deadReason = undefined;
+  s.lastError = undefined;
   s.nextResendAt = now;
   t.state.status = 'SENDING';
   record(t, now, 'OPERATOR_RESEND');
@@ -116,7 +126,23 @@ export function operatorResend(t: Tracked, now: number): void {
 export function snapshotSubscribers(t: Tracked, now: number, groups: string[]): void {
   t.state.subscribedAt = now;
   t.state.deliveries = groups.map((group) => ({ group, status: 'PENDING', sendCount: 0, receiveCount: 0 }));
-  record(t, now, 'SUBSCRIBERS', { groups });
+  record(t, now, groups.length > 0 ? 'SUBSCRIBERS' : 'NO_SUBSCRIBERS', { groups });
+}
+
+/**
+ * Whether a publication is due now: the first one always (a message nobody subscribes to is still
+ * published, for plain RocketMQ consumers), later ones to groups that have not consumed, when the resend
+ * time has come.
+ */
+export function publicationDue(s: MessageState, now: number): boolean {
+  return s.sendCount === 0 || (pendingGroups(s).length > 0 && now >= (s.nextResendAt ?? 0));
+}
+
+/** A publish attempt failed in a way a retry may cure: shown once per distinct error, not once per try. */
+export function publishFailed(t: Tracked, now: number, error: string): void {
+  if (t.state.lastError === error) return;
+  t.state.lastError = error;
+  record(t, now, 'PUBLISH_FAILED', { error });
 }
 
 /** Delay before the resend that follows send round `round` (1-based), growing by the backoff, capped. */
@@ -136,6 +162,7 @@ export function published(t: Tracked, now: number, groups: string[], messageId: 
   s.sendRound += 1;
   s.sendCount += 1;
   s.publishedAt ??= now;
+  s.lastError = undefined;
   s.nextResendAt = now + delayMs + resendInterval(s.timings, s.sendRound);
   for (const d of s.deliveries) {
     if (groups.includes(d.group)) {
@@ -155,18 +182,34 @@ export function pendingGroups(s: MessageState): string[] {
   return s.deliveries.filter((d) => d.status === 'PENDING' || d.status === 'RECEIVED').map((d) => d.group);
 }
 
+/** Published, and every subscriber (if any) consumed it. */
 export function allConsumed(s: MessageState): boolean {
-  return s.deliveries.every((d) => d.status === 'CONSUMED');
+  return s.sendCount > 0 && s.deliveries.every((d) => d.status === 'CONSUMED');
 }
 
-/** A consumer's report. Late acks (after DEAD) still count; acks from non-subscribers are ignored. */
+export class NotASubscriber extends Error {
+  override readonly name = 'NotASubscriber';
+}
+
+/** Refuses a report from a group the message was not published to (the API's ack update validates with it). */
+export function checkAckSender(s: MessageState, group: string): void {
+  if (s.deliveries.some((d) => d.group === group)) return;
+  const subscribers = s.deliveries.map((d) => d.group).join(', ') || 'none';
+  throw new NotASubscriber(
+    s.subscribedAt === undefined
+      ? `message ${s.key} is not published yet; group ${group} cannot report on it`
+      : `group ${group} is not a subscriber of message ${s.key} (subscribers: ${subscribers})`,
+  );
+}
+
+/**
+ * A consumer's report. Late acks (after DEAD) still count; a report from a non-subscriber (possible only
+ * through the signal, which has no validator) changes nothing and records nothing.
+ */
 export function applyAck(t: Tracked, now: number, ack: Ack): void {
-  if (ack.received && ack.status !== 'RECEIVED') applyAck(t, now, { group: ack.group, status: 'RECEIVED' });
   const d: DeliveryState | undefined = t.state.deliveries.find((x) => x.group === ack.group);
-  if (!d) {
-    record(t, now, 'ACK_IGNORED', { status: ack.status, reason: 'not a subscriber of this message' }, ack.group);
-    return;
-  }
+  if (!d) return;
+  if (ack.received && ack.status !== 'RECEIVED') applyAck(t, now, { group: ack.group, status: 'RECEIVED' });
   if (ack.status === 'RECEIVED') {
     d.receiveCount += 1;
     d.receivedAt = now;
@@ -199,5 +242,29 @@ export function describe(s: MessageState): string {
   if (s.deliveries.length > 0)
     parts.push(`${consumed}/${s.deliveries.length} groups consumed`, `send round ${s.sendRound}`);
   if (s.status === 'WAITING_CONFIRM') parts.push(`${s.checkBackCount} check-backs`);
+  if (s.lastError) parts.push(`last error: ${s.lastError}`);
   return parts.join(' · ');
+}
+
+export interface CheckBackResult {
+  answer: string;
+  error?: string;
+}
+
+/** The producer answered a check-back (or failed to): COMMIT confirms, ROLLBACK cancels, anything else waits. */
+export function producerCheckBackAnswered(t: Tracked, now: number, result: CheckBackResult): void {
+  const s = t.state;
+  s.checkBackCount += 1;
+  record(t, now, 'CHECK_BACK', { ...result });
+  if (s.status !== 'WAITING_CONFIRM') return; // confirmed or cancelled while it was asked
+  s.nextCheckBackAt = now + checkBackInterval(s.timings, s.checkBackCount);
+  if (result.answer === 'COMMIT') confirm(t, now, 'check-back');
+  else if (result.answer === 'ROLLBACK') cancel(t, now, 'check-back');
+}
+
+/** A consumer group's check-back answered; CONSUMED counts as its ack. No check-back at all records nothing. */
+export function consumerCheckBackAnswered(t: Tracked, now: number, group: string, result: CheckBackResult): void {
+  if (result.answer === 'UNAVAILABLE') return;
+  record(t, now, 'CONSUMER_CHECK_BACK', { ...result }, group);
+  if (result.answer === 'CONSUMED') applyAck(t, now, { group, status: 'CONSUMED' });
 }

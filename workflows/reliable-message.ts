@@ -7,55 +7,80 @@ import * as wf from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import {
   ackSignal,
+  ackUpdate,
   type CancelRequest,
-  type CheckBackAnswer,
   CONSUMER_CHECK_BACK_ACTIVITY,
   type ConfirmRequest,
-  type ConsumerCheckBackAnswer,
   cancelUpdate,
   confirmUpdate,
   FailureType,
   type MessageState,
   PRODUCER_CHECK_BACK_ACTIVITY,
+  RESUME_SCHEMA_VERSION,
   type ReliableMessageInput,
   resendUpdate,
   SearchAttribute,
   stateQuery,
 } from './definitions.js';
 import * as M from './message-state.js';
+import { ProjectionSync } from './projection-sync.js';
 
-/** Projections and lookups: cheap, local, retried until they land. */
+/**
+ * Projections and lookups. Every local activity is bounded well inside one workflow task (whose
+ * heartbeat comes after 8 s): a local activity still running across a task boundary lets an update land
+ * between its start and its result, and such a history does not replay. A dependency that is down is
+ * retried by the workflow itself, on timers (`retrying`).
+ */
 const local = wf.proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
+  scheduleToCloseTimeout: '2s',
+  retry: { initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '500ms' },
 });
 
 /**
- * Publishing is a local activity too (one RocketMQ send, milliseconds): it shares the workflow task
- * with the projection write, saving a billable action and a round trip through the task queue. It
- * retries with backoff until it succeeds: a confirmed message is never lost.
+ * One RocketMQ send (milliseconds), in the same workflow task as the projection write. Short: a confirm's
+ * answer leaves with that task, so a broker that hangs may hold a confirm this long at most (once the
+ * worker knows the broker is down, it fails at once).
  */
 const publishing = wf.proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '60s' },
+  scheduleToCloseTimeout: '1500ms',
+  retry: { maximumAttempts: 1 },
 });
+
+/** Waits between attempts at a dependency that is down: short at first, capped so recovery is seen soon. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 30_000;
 
 /** History length at which a long-waiting message continues as new (well under Temporal's limits). */
 const MAX_HISTORY_EVENTS = 4000;
 
+const PRODUCER_ANSWERS = ['COMMIT', 'ROLLBACK', 'UNKNOWN'];
+const CONSUMER_ANSWERS = ['CONSUMED', 'NOT_CONSUMED', 'UNKNOWN'];
+
 export async function reliableMessageWorkflow(input: ReliableMessageInput): Promise<MessageState> {
+  const resumeSchema = input.resume?.schemaVersion ?? RESUME_SCHEMA_VERSION;
+  if (resumeSchema > RESUME_SCHEMA_VERSION) {
+    // A plain Error fails the workflow task (retried), not the workflow: a newer worker picks it up.
+    throw new Error(`resume state has schema ${resumeSchema}; this worker reads up to ${RESUME_SCHEMA_VERSION}`);
+  }
   const now = () => Date.now();
-  // Update handlers are registered before the first await: an update arriving in the first workflow
-  // task (a confirm right after prepare) must find them. They wait until the state exists.
-  let tracked: M.Tracked | undefined;
-  const started = () => tracked !== undefined;
+  const resume = input.resume;
+  let tracked: M.Tracked | undefined = resume && { state: resume.state, unsynced: resume.unsynced };
+
+  // Handlers are registered before the first await (an update may come in the first workflow task) and
+  // apply their change synchronously once the state exists, so nothing can run between a change and its
+  // update's completion.
+  const whenStarted = async (): Promise<M.Tracked> => {
+    await wf.condition(() => tracked !== undefined);
+    return tracked as M.Tracked;
+  };
   const onUpdate =
     <A extends unknown[]>(apply: (t: M.Tracked, ...args: A) => void) =>
-    async (...args: A): Promise<MessageState> => {
-      await wf.condition(started);
-      const t = tracked as M.Tracked;
-      guard(() => apply(t, ...args));
-      return t.state;
+    (...args: A): MessageState | Promise<MessageState> => {
+      const run = (t: M.Tracked) => {
+        guard(() => apply(t, ...args));
+        return t.state;
+      };
+      return tracked ? run(tracked) : whenStarted().then(run);
     };
   /** Rejects an invalid transition before it enters history (once the state exists). */
   const validate =
@@ -66,48 +91,179 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   const confirmBy = (t: M.Tracked, req: ConfirmRequest) => M.confirm(t, now(), req.by ?? 'producer');
   const cancelBy = (t: M.Tracked, req: CancelRequest) => M.cancel(t, now(), req.by ?? 'producer', req.reason);
   const resend = (t: M.Tracked) => M.operatorResend(t, now());
+  const ack = (t: M.Tracked, a: Parameters<typeof M.applyAck>[2]) => {
+    M.checkAckSender(t.state, a.group);
+    M.applyAck(t, now(), a);
+  };
   wf.setHandler(confirmUpdate, onUpdate(confirmBy), { validator: validate(confirmBy) });
   wf.setHandler(cancelUpdate, onUpdate(cancelBy), { validator: validate(cancelBy) });
   wf.setHandler(resendUpdate, onUpdate(resend), { validator: validate(resend) });
+  wf.setHandler(ackUpdate, onUpdate(ack), {
+    validator: (a) => guard(() => (tracked ? M.checkAckSender(tracked.state, a.group) : notPublished(a.group))),
+  });
 
-  const timings = input.resume?.timings ?? (await local.resolveTimings(input.timings ?? {}));
-  const t: M.Tracked = {
-    state: input.resume ?? M.initialState(input.message, timings, now(), input.confirmed),
-    unsynced: [],
-  };
+  const t: M.Tracked =
+    tracked ??
+    (await (async () => {
+      const timings = await retrying(() => local.resolveTimings(input.timings ?? {}));
+      const fresh = { state: M.initialState(input.message, timings, now(), input.confirmed), unsynced: [] };
+      M.record(fresh, now(), 'PREPARED', { confirmed: input.confirmed, producerGroup: input.message.producerGroup });
+      return fresh;
+    })());
   tracked = t;
   const s = () => t.state;
-  let syncedVersion = input.resume ? t.state.version : -1;
-  /** Each delivery as last written, so a sync writes only the deliveries that changed. */
-  const syncedDeliveries = new Map(t.state.deliveries.map((d) => [d.group, JSON.stringify(d)]));
+  const projection = new ProjectionSync(input.message, resume?.rowWritten ?? false);
   // The client sets the search attributes at start; upsert only when the status moves on.
   let shownStatus = t.state.status;
-  if (!input.resume)
-    M.record(t, now(), 'PREPARED', { confirmed: input.confirmed, producerGroup: input.message.producerGroup });
 
-  // Signals (acks) are buffered by Temporal until a handler exists, so these may come after the await.
+  // Signals (acks from the SDK) are buffered by Temporal until a handler exists.
   wf.setHandler(stateQuery, () => t.state);
-  wf.setHandler(ackSignal, (ack) => M.applyAck(t, now(), ack));
+  wf.setHandler(ackSignal, (a) => M.applyAck(t, now(), a));
 
-  /** Writes the projection (and search attributes) if anything changed since the last write. */
-  async function sync(): Promise<void> {
-    if (t.state.version === syncedVersion) return;
-    const events = t.unsynced.splice(0);
-    const version = t.state.version;
-    const changed = t.state.deliveries.filter((d) => syncedDeliveries.get(d.group) !== JSON.stringify(d));
-    await local.syncProjection({
-      state: t.state,
-      deliveries: changed,
-      events,
-      message: syncedVersion === -1 ? input.message : undefined,
-    });
-    syncedVersion = version;
-    for (const d of changed) syncedDeliveries.set(d.group, JSON.stringify(d));
-    if (shownStatus !== t.state.status) {
-      shownStatus = t.state.status;
-      wf.upsertSearchAttributes([{ key: SearchAttribute.status, value: shownStatus }]);
+  // ---- 1. the projection exists from the first workflow task (a key of an earlier message is refused)
+  try {
+    await sync();
+  } catch (err) {
+    const reused = refusalOf(err, FailureType.keyReused);
+    if (reused === undefined) throw err;
+    M.markDead(t, now(), 'KEY_REUSED', reused);
+    wf.upsertSearchAttributes([{ key: SearchAttribute.status, value: 'DEAD' }]);
+    return t.state;
+  }
+
+  // ---- 2. wait for confirm or cancel, checking back with the producer
+  while (s().status === 'WAITING_CONFIRM') {
+    const deadline = s().createdAt + s().timings.confirmDeadlineMs;
+    const wakeAt = Math.min(s().nextCheckBackAt ?? deadline, deadline);
+    if (await waitUntil(() => s().status !== 'WAITING_CONFIRM', wakeAt)) break;
+    if (now() >= deadline) {
+      M.markDead(t, now(), 'UNCONFIRMED');
+      break;
     }
-    wf.setCurrentDetails(M.describe(t.state));
+    M.producerCheckBackAnswered(t, now(), await askCheckBack('producer', s().producerGroup, PRODUCER_ANSWERS));
+  }
+  // DEAD(UNCONFIRMED) waits for an operator's confirm or cancel.
+  if (s().status === 'DEAD') await waitUntil(() => s().status !== 'DEAD');
+
+  // ---- 3. publish, then resend to the subscribers that have not consumed until all have
+  if (s().status !== 'CANCELLED') await deliver();
+  await sync();
+  return t.state;
+
+  async function deliver(): Promise<void> {
+    if (s().subscribedAt === undefined) {
+      const groups = await retrying(() => local.snapshotSubscribers({ topic: s().topic, tag: s().tag }));
+      M.snapshotSubscribers(t, now(), groups);
+    }
+    for (;;) {
+      if (M.allConsumed(s())) {
+        M.finish(t, now());
+        return;
+      }
+      const canSend = () => s().status === 'SENDING' && M.publicationDue(s(), now());
+      if (!canSend()) {
+        // Acks, an operator resend or the resend time move it on; a DEAD message waits for late acks or an operator.
+        await waitUntil(() => M.allConsumed(s()) || canSend(), s().status === 'SENDING' ? s().nextResendAt : undefined);
+        continue;
+      }
+      if (s().sendCount > 0) {
+        await checkBackConsumers(M.pendingGroups(s()));
+        if (M.pendingGroups(s()).length === 0) continue;
+      }
+      if (s().sendRound >= s().timings.maxSends) {
+        M.markDead(t, now(), 'UNCONSUMED');
+        continue;
+      }
+      await publish();
+    }
+  }
+
+  /** One publication to the groups that have not consumed; DEAD(REJECTED) if RocketMQ refuses it for good. */
+  async function publish(): Promise<void> {
+    const groups = M.pendingGroups(s());
+    const delayMs = s().sendCount === 0 ? input.message.delayMs : undefined;
+    const round = s().sendCount + 1;
+    try {
+      // The message travels in the local activity's input, never in a history event of its own.
+      const { messageId } = await retrying(
+        () => publishing.publishMessage({ key: s().key, groups, round, delayMs, message: input.message }),
+        async (error) => {
+          M.publishFailed(t, now(), error);
+          await sync();
+        },
+      );
+      M.published(t, now(), groups, messageId, delayMs);
+    } catch (err) {
+      const rejection = refusalOf(err, FailureType.publishRejected);
+      if (rejection === undefined) throw err;
+      M.markDead(t, now(), 'REJECTED', rejection);
+    }
+  }
+
+  async function checkBackConsumers(groups: string[]): Promise<void> {
+    const answers = await Promise.all(groups.map((group) => askCheckBack('consumer', group, CONSUMER_ANSWERS)));
+    for (const [i, group] of groups.entries()) {
+      M.consumerCheckBackAnswered(t, now(), group, answers[i] as M.CheckBackResult);
+    }
+  }
+
+  /** Asks a producer or consumer group's check-back; errors and malformed answers never count as yes. */
+  async function askCheckBack(
+    kind: 'producer' | 'consumer',
+    group: string,
+    valid: string[],
+  ): Promise<M.CheckBackResult> {
+    const timeout = s().timings.checkBackTimeoutMs;
+    try {
+      const route = await local.findCheckBack({ kind, group });
+      if (!route) return { answer: 'UNAVAILABLE' };
+      const raw = route.url
+        ? await wf
+            .proxyActivities<Activities>({ startToCloseTimeout: timeout, retry: { maximumAttempts: 1 } })
+            .httpCheckBack({ url: route.url, key: s().key, kind, group })
+        : await wf.scheduleActivity<unknown>(
+            kind === 'producer' ? PRODUCER_CHECK_BACK_ACTIVITY : CONSUMER_CHECK_BACK_ACTIVITY,
+            [s().key],
+            { taskQueue: route.taskQueue, scheduleToCloseTimeout: timeout, retry: { maximumAttempts: 1 } },
+          );
+      return typeof raw === 'string' && valid.includes(raw)
+        ? { answer: raw }
+        : { answer: 'MALFORMED', error: String(raw).slice(0, 200) };
+    } catch (err) {
+      return { answer: 'ERROR', error: failureMessage(err) };
+    }
+  }
+
+  /** Writes the projection (and the status search attribute) until it holds the current state. */
+  async function sync(): Promise<void> {
+    while (projection.needed(t)) {
+      if (shownStatus !== s().status) {
+        shownStatus = s().status;
+        wf.upsertSearchAttributes([{ key: SearchAttribute.status, value: shownStatus }]);
+      }
+      const write = projection.next(t);
+      await retrying(() => local.syncProjection(write.input));
+      projection.written(t, write);
+    }
+    wf.setCurrentDetails(M.describe(s()));
+  }
+
+  /**
+   * Calls a local activity until it succeeds, waiting on a workflow timer between tries (growing, capped),
+   * so a dependency that is down costs a few events a minute and the workflow still continues as new.
+   * A rejection (non-retryable failure) is thrown to the caller.
+   */
+  async function retrying<T>(call: () => Promise<T>, onFailure?: (error: string) => Promise<void>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (err) {
+        if (isRefusal(err)) throw err;
+        await onFailure?.(failureMessage(err));
+        await wf.sleep(Math.min(RETRY_FIRST_MS * 2 ** attempt, RETRY_MAX_MS));
+        if (tracked) await continueAsNewIfHistoryIsLong();
+      }
+    }
   }
 
   /**
@@ -133,144 +289,50 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
         await sync();
         if (timedOut) return false;
         await continueAsNewIfHistoryIsLong();
-        await wf.condition(() => done() || timedOut || t.state.version !== syncedVersion);
+        await wf.condition(() => done() || timedOut || projection.needed(t));
       }
     } finally {
       if (!timedOut) scope.cancel();
     }
   }
 
+  /** Hands the state (with events the projection has not taken yet, and the body) to a fresh run. */
   async function continueAsNewIfHistoryIsLong(): Promise<void> {
     const info = wf.workflowInfo();
-    if (!info.continueAsNewSuggested && info.historyLength < MAX_HISTORY_EVENTS) return;
+    if (!info.continueAsNewSuggested && info.historyLength < (input.maxHistoryEvents ?? MAX_HISTORY_EVENTS)) return;
     await wf.condition(wf.allHandlersFinished);
-    await sync();
     await wf.continueAsNew<typeof reliableMessageWorkflow>({
       ...input,
-      message: { ...input.message, body: '' }, // the body lives in the projection by now
-      resume: t.state,
+      resume: {
+        schemaVersion: RESUME_SCHEMA_VERSION,
+        state: t.state,
+        unsynced: t.unsynced,
+        rowWritten: projection.rowWritten,
+      },
     });
   }
+}
 
-  // ---- 1. wait for confirm or cancel, checking back with the producer
-  while (s().status === 'WAITING_CONFIRM') {
-    const deadline = s().createdAt + s().timings.confirmDeadlineMs;
-    const wakeAt = Math.min(s().nextCheckBackAt ?? deadline, deadline);
-    if (await waitUntil(() => s().status !== 'WAITING_CONFIRM', wakeAt)) break;
-    if (now() >= deadline) {
-      M.markDead(t, now(), 'UNCONFIRMED');
-      break;
-    }
-    await checkBackProducer();
-  }
-  if (s().status === 'DEAD') {
-    // DEAD(UNCONFIRMED) waits for an operator's confirm or cancel.
-    await waitUntil(() => s().status !== 'DEAD');
-  }
+/** An activity's refusal that no retry cures: RocketMQ rejecting the message, or a reused key. */
+const REFUSALS: string[] = [FailureType.publishRejected, FailureType.keyReused];
 
-  // ---- 2. deliver to every subscriber
-  if (s().status !== 'CANCELLED') {
-    if (s().subscribedAt === undefined) {
-      M.snapshotSubscribers(t, now(), await local.snapshotSubscribers({ topic: s().topic, tag: s().tag }));
-    }
-    await deliver();
-  }
-  await sync();
-  await wf.condition(wf.allHandlersFinished);
-  return t.state;
+function isRefusal(err: unknown): boolean {
+  return REFUSALS.some((type) => refusalOf(err, type) !== undefined);
+}
 
-  async function deliver(): Promise<void> {
-    for (;;) {
-      if (M.allConsumed(s())) {
-        M.finish(t, now());
-        return;
-      }
-      if (s().status === 'DEAD') {
-        // Late acks may still finish it; an operator resend brings it back to SENDING.
-        await waitUntil(() => s().status !== 'DEAD' || M.allConsumed(s()));
-        continue;
-      }
-      const due = now() >= (s().nextResendAt ?? 0);
-      if (!due) {
-        await waitUntil(() => M.allConsumed(s()) || s().status !== 'SENDING', s().nextResendAt);
-        continue;
-      }
-      if (s().sendRound > 0) await checkBackConsumers(M.pendingGroups(s()));
-      const pending = M.pendingGroups(s());
-      if (pending.length === 0) continue;
-      if (s().sendRound >= s().timings.maxSends) {
-        M.markDead(t, now(), 'UNCONSUMED');
-        continue;
-      }
-      const delayMs = s().sendCount === 0 ? input.message.delayMs : undefined;
-      const round = s().sendCount + 1;
-      // The message travels in the local activity's input (never in history); after continue-as-new
-      // the body is gone from the input and the activity reads it from the projection.
-      const message = input.resume ? undefined : input.message;
-      const { messageId } = await publishing.publishMessage({ key: s().key, groups: pending, round, delayMs, message });
-      M.published(t, now(), pending, messageId, delayMs);
-    }
-  }
+/** The refusal's reason when `err` is an activity refusal of `type`. */
+function refusalOf(err: unknown, type: string): string | undefined {
+  const cause = err instanceof wf.ActivityFailure ? err.cause : err;
+  if (cause instanceof wf.ApplicationFailure && cause.type === type) return cause.message;
+  return undefined;
+}
 
-  async function checkBackProducer(): Promise<void> {
-    const answer = await askCheckBack<CheckBackAnswer>('producer', s().producerGroup, [
-      'COMMIT',
-      'ROLLBACK',
-      'UNKNOWN',
-    ]);
-    s().checkBackCount += 1;
-    s().nextCheckBackAt = now() + M.checkBackInterval(s().timings, s().checkBackCount);
-    M.record(t, now(), 'CHECK_BACK', answer);
-    if (s().status !== 'WAITING_CONFIRM') return; // confirmed or cancelled while we asked
-    if (answer.answer === 'COMMIT') M.confirm(t, now(), 'check-back');
-    else if (answer.answer === 'ROLLBACK') M.cancel(t, now(), 'check-back');
-  }
+function failureMessage(err: unknown): string {
+  return (wf.rootCause(err) ?? String(err)).slice(0, 500);
+}
 
-  async function checkBackConsumers(groups: string[]): Promise<void> {
-    await Promise.all(
-      groups.map(async (group) => {
-        const answer = await askCheckBack<ConsumerCheckBackAnswer>('consumer', group, [
-          'CONSUMED',
-          'NOT_CONSUMED',
-          'UNKNOWN',
-        ]);
-        if (answer.answer === 'UNAVAILABLE') return; // no consumer check-back: just resend
-        M.record(t, now(), 'CONSUMER_CHECK_BACK', answer, group);
-        if (answer.answer === 'CONSUMED') M.applyAck(t, now(), { group, status: 'CONSUMED' });
-      }),
-    );
-  }
-
-  /** Asks a producer or consumer group's check-back; errors and malformed answers never count as yes. */
-  async function askCheckBack<A extends string>(
-    kind: 'producer' | 'consumer',
-    group: string,
-    valid: A[],
-  ): Promise<{ answer: A | 'UNAVAILABLE' | 'ERROR' | 'MALFORMED'; error?: string }> {
-    const route = await local.findCheckBack({ kind, group });
-    if (!route) return { answer: 'UNAVAILABLE' };
-    const timeout = s().timings.checkBackTimeoutMs;
-    try {
-      let raw: unknown;
-      if (route.url) {
-        raw = await wf
-          .proxyActivities<Activities>({ startToCloseTimeout: timeout, retry: { maximumAttempts: 1 } })
-          .httpCheckBack({ url: route.url, key: s().key, kind, group });
-      } else {
-        const activity = kind === 'producer' ? PRODUCER_CHECK_BACK_ACTIVITY : CONSUMER_CHECK_BACK_ACTIVITY;
-        raw = await wf.scheduleActivity(activity, [s().key], {
-          taskQueue: route.taskQueue,
-          scheduleToCloseTimeout: timeout,
-          retry: { maximumAttempts: 1 },
-        });
-      }
-      return valid.includes(raw as A)
-        ? { answer: raw as A }
-        : { answer: 'MALFORMED', error: String(raw).slice(0, 200) };
-    } catch (err) {
-      return { answer: 'ERROR', error: wf.rootCause(err) ?? String(err) };
-    }
-  }
+function notPublished(group: string): never {
+  throw new M.NotASubscriber(`the message is not published yet; group ${group} cannot report on it`);
 }
 
 /** Runs a transition on a copy, turning a refusal into an update rejection the caller sees. */
@@ -278,9 +340,9 @@ function guard(attempt: () => void): void {
   try {
     attempt();
   } catch (err) {
-    if (err instanceof M.InvalidTransition) {
+    if (err instanceof M.InvalidTransition || err instanceof M.NotASubscriber) {
       throw wf.ApplicationFailure.create({
-        type: FailureType.invalidTransition,
+        type: err instanceof M.NotASubscriber ? FailureType.notASubscriber : FailureType.invalidTransition,
         message: err.message,
         nonRetryable: true,
       });

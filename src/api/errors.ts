@@ -1,7 +1,15 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { InvalidTransitionError, MessageNotFoundError, TopicMismatchError, ValidationError } from '../errors.js';
+import {
+  InvalidTransitionError,
+  KeyConflictError,
+  KeyReusedError,
+  MessageNotFoundError,
+  NotASubscriberError,
+  TopicMismatchError,
+  ValidationError,
+} from '../errors.js';
 import type { Logger } from '../logger.js';
 import { toValidationError } from '../message-spec.js';
 import { MAX_REQUEST_BYTES } from './limits.js';
@@ -85,7 +93,9 @@ const FASTIFY_ERRORS: Record<string, (err: FastifyError) => [number, ErrorBody]>
 export function toHttpError(err: unknown, log: Logger): [number, ErrorBody] {
   if (err instanceof ValidationError) return [400, { code: err.code, message: err.message, field: err.field }];
   if (err instanceof MessageNotFoundError) return [404, { code: err.code, message: err.message, field: 'key' }];
-  if (err instanceof InvalidTransitionError) return [409, { code: err.code, message: err.message, field: 'key' }];
+  if (err instanceof InvalidTransitionError || err instanceof KeyConflictError || err instanceof KeyReusedError)
+    return [409, { code: err.code, message: err.message, field: 'key' }];
+  if (err instanceof NotASubscriberError) return [409, { code: err.code, message: err.message, field: 'group' }];
   if (err instanceof TopicMismatchError) return [409, { code: err.code, message: err.message, field: err.field }];
   if (err instanceof ApiError) return [err.statusCode, { code: err.code, message: err.message, field: err.field }];
   const fe = err as Partial<FastifyError>;

@@ -31,7 +31,7 @@ export function assertSafeBinding(api: Config['api']): void {
 /** The API process: its own database pool and Temporal client, listening on `api.host:api.port`. */
 export async function startApi(config: Config, log: Logger): Promise<RunningApi> {
   assertSafeBinding(config.api);
-  const prisma = createPrisma(config.databaseUrl, { connectionLimit: 5 });
+  const prisma = createPrisma(config.databaseUrl, { connectionLimit: 5, tls: config.databaseTls });
   const temporal = await connectTemporalClient(config.temporal);
   const app = createApi({ config, prisma, temporal, log });
   const release = async () => {

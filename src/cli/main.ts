@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { startApi, untilSignal } from '../api/start.js';
-import { loadConfig } from '../config.js';
+import { type Config, loadConfig } from '../config.js';
 import { logger } from '../logger.js';
+import { startTracing } from '../tracing.js';
 import { runService } from '../worker/run-service.js';
 import { runExampleWhileServing } from './example.js';
 import { ExitCode, exitCodeFor, OPERATOR_COMMANDS } from './operator-commands.js';
@@ -18,6 +19,7 @@ Operators (through the HTTP API: RMSG_API_URL, RMSG_API_TOKEN):
   resend KEY              a DEAD message gets a fresh send budget
   confirm KEY             confirm an unconfirmed (or DEAD UNCONFIRMED) message
   cancel KEY [--reason R] cancel an unconfirmed message
+  repair KEY              a stuck message: end its run, start a fresh one from its projection
   stats [--json]          counts by status, topic and consumer group
 
 Processes:
@@ -43,9 +45,20 @@ async function main(argv: string[]): Promise<number> {
       return code;
     }
   }
+  const serving = command === 'start' || command === 'worker' || command === 'api';
+  if (!serving) return helpOrUsage(command);
+  const config = loadConfig();
+  const stopTracing = startTracing(config.tracing);
+  try {
+    return await serve(command, args, config);
+  } finally {
+    await stopTracing(); // flushes the spans still buffered
+  }
+}
+
+async function serve(command: 'start' | 'worker' | 'api', args: string[], config: Config): Promise<number> {
   switch (command) {
     case 'start': {
-      const config = loadConfig();
       // The API binds first, so a taken port or an unsafe host fails before the worker starts.
       const api = await startApi(config, logger);
       void untilSignal(logger).then(() => api.close());
@@ -58,14 +71,19 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'worker':
-      await runService(loadConfig(), logger);
+      await runService(config, logger);
       return 0;
     case 'api': {
-      const api = await startApi(loadConfig(), logger);
+      const api = await startApi(config, logger);
       await untilSignal(logger);
       await api.close();
       return 0;
     }
+  }
+}
+
+function helpOrUsage(command: string | undefined): number {
+  switch (command) {
     case undefined:
     case '-h':
     case '--help':

@@ -27,6 +27,7 @@ interface MessageView {
   status: string;
   deadReason: string | null;
   cancelReason: string | null;
+  lastError: string | null;
   sendCount: number;
   checkBackCount: number;
   createdAt: string;
@@ -100,6 +101,7 @@ export const OPERATOR_COMMANDS: Record<string, (args: string[], config: Config, 
     out(`topic     ${m.topic}${m.tag ? `  tag ${m.tag}` : ''}`);
     out(`producer  ${m.producerGroup}`);
     out(`sends     ${m.sendCount}   check-backs ${m.checkBackCount}`);
+    if (m.lastError) out(`error     ${m.lastError}`);
     out(
       `created   ${m.createdAt}${m.confirmedAt ? `   confirmed ${m.confirmedAt}` : ''}${m.finishedAt ? `   finished ${m.finishedAt}` : ''}`,
     );
@@ -131,6 +133,7 @@ export const OPERATOR_COMMANDS: Record<string, (args: string[], config: Config, 
   resend: (args, config, out) => messageAction('resend', args, config, out),
   confirm: (args, config, out) => messageAction('confirm', args, config, out),
   cancel: (args, config, out) => messageAction('cancel', args, config, out),
+  repair: (args, config, out) => messageAction('repair', args, config, out),
 
   async stats(args, config, out) {
     const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
@@ -150,7 +153,7 @@ export const OPERATOR_COMMANDS: Record<string, (args: string[], config: Config, 
 };
 
 async function messageAction(
-  action: 'resend' | 'confirm' | 'cancel',
+  action: 'resend' | 'confirm' | 'cancel' | 'repair',
   args: string[],
   config: Config,
   out: Out,

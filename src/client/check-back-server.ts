@@ -9,12 +9,13 @@ import { checkRetention } from '../local-table-purge.js';
 import { rowExistsAfterWriters } from '../locking-read.js';
 import type { Logger } from '../logger.js';
 import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-back-worker.js';
+import { MIN_LOCAL_RETENTION_MS } from '../timings.js';
 import { ensureLocalMessageTable, LOCAL_MESSAGE_TABLE, purgeLocalMessages } from './local-transaction.js';
 
 export type CheckBackHandler = (key: string) => Promise<CheckBackAnswer>;
 /**
  * Answer from `withReliableMessage`'s local table in `pool`, and purge its rows older than
- * `retentionMs` daily (default 7 days; false: purge it yourself with `purgeLocalMessages`).
+ * `retentionMs` daily (default and least 8 days, a day past the longest confirm deadline; false: purge it yourself with `purgeLocalMessages`).
  */
 export interface LocalTableCheckBack {
   pool: Pool;
@@ -32,7 +33,8 @@ export async function serveProducerCheckBack(opts: {
   register: (r: Registration) => Promise<void>;
 }): Promise<CheckBackServer> {
   const local = typeof opts.handler === 'function' ? undefined : opts.handler;
-  const retentionMs = checkRetention(local?.retentionMs);
+  // A row must outlive the longest confirm deadline, or a check-back could answer ROLLBACK for a commit.
+  const retentionMs = checkRetention(local?.retentionMs, MIN_LOCAL_RETENTION_MS);
   const answer = local ? await localTableCheckBack(local.pool) : (opts.handler as CheckBackHandler);
   const taskQueue = producerCheckBackTaskQueue(opts.group);
   const pool = local?.pool;

@@ -1,6 +1,8 @@
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import {
+  type Ack,
+  ackUpdate,
   cancelUpdate,
   confirmUpdate,
   FailureType,
@@ -9,7 +11,7 @@ import {
   stateQuery,
   workflowIdForKey,
 } from '../../workflows/definitions.js';
-import { InvalidTransitionError, MessageNotFoundError } from '../errors.js';
+import { InvalidTransitionError, MessageNotFoundError, NotASubscriberError } from '../errors.js';
 import { parseMessageKey } from '../message-spec.js';
 
 /**
@@ -26,6 +28,17 @@ export async function getMessageState(temporal: Client, key: string): Promise<Me
     return await temporal.workflow.getHandle(workflowIdForKey(key)).query(stateQuery);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new MessageNotFoundError(key);
+    throw err;
+  }
+}
+
+/** Whether the message's workflow is known to Temporal (running, or closed within retention). */
+export async function workflowExists(temporal: Client, key: string): Promise<boolean> {
+  try {
+    await temporal.workflow.getHandle(workflowIdForKey(key)).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
     throw err;
   }
 }
@@ -50,6 +63,17 @@ export function resendMessage(temporal: Client, key: string): Promise<MessageSta
   return updateMessage(temporal, key, 'resend', (h) => h.executeUpdate(resendUpdate), []);
 }
 
+/**
+ * A consumer group's report, checked by the message before it is recorded: a NotASubscriberError for a group
+ * it was not published to. On a closed message (its state is final) it changes nothing.
+ */
+export function ackMessage(temporal: Client, key: string, ack: Ack): Promise<MessageState> {
+  return updateMessage(temporal, key, 'an ack', (h) => h.executeUpdate(ackUpdate, { args: [ack] }), [
+    'FINISHED',
+    'CANCELLED',
+  ]);
+}
+
 async function updateMessage(
   temporal: Client,
   key: string,
@@ -62,17 +86,18 @@ async function updateMessage(
   try {
     return await call(handle);
   } catch (err) {
-    if (
-      err instanceof WorkflowUpdateFailedError &&
-      err.cause instanceof ApplicationFailure &&
-      err.cause.type === FailureType.invalidTransition
-    ) {
-      throw new InvalidTransitionError(key, err.cause.message);
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+      if (err.cause.type === FailureType.invalidTransition) throw new InvalidTransitionError(key, err.cause.message);
+      if (err.cause.type === FailureType.notASubscriber) throw new NotASubscriberError(key, err.cause.message);
     }
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     // Not running: either it never existed, or it closed (FINISHED/CANCELLED) and its state is final.
     const state = await getMessageState(temporal, key);
     if (closedOk.includes(state.status)) return state;
-    throw new InvalidTransitionError(key, `message ${key} is ${state.status}; it cannot be given ${action}`);
+    const why = state.lastError ? ` (${state.lastError})` : '';
+    throw new InvalidTransitionError(
+      key,
+      `message ${key} is ${state.status}${state.deadReason ? `(${state.deadReason})` : ''}${why}; it cannot be given ${action}`,
+    );
   }
 }

@@ -53,10 +53,10 @@ export class ReliableMessageClient {
   ) {}
 
   static async connect(opts: ClientOptions): Promise<ReliableMessageClient> {
-    const { address, namespace, serviceTaskQueue, namesrv } = sdkEndpoints(opts);
+    const { address, namespace, serviceTaskQueue, rocketmq } = sdkEndpoints(opts);
     const log = (opts.log ?? defaultLogger).child({ producerGroup: opts.producerGroup });
     const temporal = await connectTemporalClient({ address, namespace });
-    const topics = createTopicCatalog({ namesrv, log });
+    const topics = createTopicCatalog({ namesrv: rocketmq.namesrv, log });
     return new ReliableMessageClient(temporal, serviceTaskQueue, opts.producerGroup, address, log, topics);
   }
 

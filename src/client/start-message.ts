@@ -1,10 +1,12 @@
-import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { createHash } from 'node:crypto';
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import {
   RELIABLE_MESSAGE_WORKFLOW,
   type ReliableMessageInput,
   SearchAttribute,
   workflowIdForKey,
 } from '../../workflows/definitions.js';
+import { KeyConflictError } from '../errors.js';
 import { checkTopicFit, type MessageSpecInput } from '../message-spec.js';
 import type { TopicCatalog } from '../rocketmq/topic-catalog.js';
 
@@ -15,11 +17,15 @@ export interface PrepareResult {
   created: boolean;
 }
 
+/** The workflow memo field holding `specHash`, to tell a repeat of a prepare from a key reused by mistake. */
+const SPEC_HASH_MEMO = 'specHash';
+
 /**
  * Starts a message's workflow (prepare, or send when `confirmed`) from a validated spec, once its
  * topic is known to take it (checkTopicFit). Used by the SDK and by the HTTP API, which takes the
  * producer group from the request. While RocketMQ cannot be asked, messages are accepted unchecked:
- * a producer's business must not stop because the broker is briefly away.
+ * a producer's business must not stop because the broker is briefly away. A repeat with the same
+ * spec is idempotent (`created: false`); the same key with another spec is a KeyConflictError.
  */
 export async function startMessage(
   temporal: Client,
@@ -29,10 +35,18 @@ export async function startMessage(
   topics: TopicCatalog,
 ): Promise<PrepareResult> {
   const { timings, ...message } = spec;
-  const topic = await topics.lookup(message.topic);
-  if (topic !== 'unreachable') checkTopicFit(message, topic);
   const workflowId = workflowIdForKey(message.key);
   const args: ReliableMessageInput = { message, confirmed, timings };
+  const hash = specHash(spec);
+  const topic = await topics.lookup(message.topic);
+  try {
+    if (topic !== 'unreachable') checkTopicFit(message, topic);
+  } catch (misfit) {
+    // A message that exists is answered as such (a repeat or a key conflict), whatever its topic is now.
+    const earlier = await existingMessage(temporal, message.key, workflowId, hash);
+    if (earlier) return earlier;
+    throw misfit;
+  }
   try {
     await temporal.workflow.start(RELIABLE_MESSAGE_WORKFLOW, {
       taskQueue,
@@ -41,6 +55,7 @@ export async function startMessage(
       // A second start with the key fails (running or closed): one key, one message, ever.
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      memo: { [SPEC_HASH_MEMO]: hash },
       typedSearchAttributes: [
         { key: SearchAttribute.messageKey, value: message.key },
         { key: SearchAttribute.topic, value: message.topic },
@@ -51,7 +66,56 @@ export async function startMessage(
     });
     return { key: message.key, workflowId, created: true };
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { key: message.key, workflowId, created: false };
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    // Gone between the refused start and now (past retention): nothing to compare with.
+    return (
+      (await existingMessage(temporal, message.key, workflowId, hash)) ?? {
+        key: message.key,
+        workflowId,
+        created: false,
+      }
+    );
+  }
+}
+
+/**
+ * The answer for a key whose workflow exists: a repeat (`created: false`) or a KeyConflictError;
+ * undefined when there is no workflow.
+ */
+async function existingMessage(
+  temporal: Client,
+  key: string,
+  workflowId: string,
+  hash: string,
+): Promise<PrepareResult | undefined> {
+  let memo: Record<string, unknown> | undefined;
+  try {
+    ({ memo } = await temporal.workflow.getHandle(workflowId).describe());
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
+  const stored = memo?.[SPEC_HASH_MEMO];
+  // Messages started before the hash was kept have none: they cannot be compared, only repeated.
+  if (stored !== undefined && stored !== hash) throw new KeyConflictError(key);
+  return { key, workflowId, created: false };
+}
+
+/**
+ * A canonical hash of everything that makes the message (not `confirmed`: a send after a prepare of the
+ * same message is a confirm, not a conflict). Object keys are sorted so property order does not matter.
+ */
+export function specHash(spec: MessageSpecInput): string {
+  return createHash('sha256').update(canonicalJson(spec)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }

@@ -4,9 +4,11 @@ import { FilterExpression, type MessageView, SimpleConsumer } from 'rocketmq-cli
 import { type Ack, ackSignal, MessageProperty, workflowIdForKey } from '../../workflows/definitions.js';
 import { logger as defaultLogger, type Logger } from '../logger.js';
 import { rocketmqClientLogger } from '../rocketmq/client-logger.js';
+import { rocketmqClientOptions } from '../rocketmq/client-options.js';
 import type { CheckBackServer } from '../temporal/check-back-worker.js';
 import { connectTemporalClient, sdkEndpoints } from '../temporal/connection.js';
 import { registerWithService } from '../temporal/registration.js';
+import { extractTraceContext, inSpan, SpanKind } from '../tracing.js';
 import { serveConsumerCheckBack } from './check-back-server.js';
 import { claimConsumption, ensureConsumedTable } from './idempotency.js';
 
@@ -123,7 +125,7 @@ export class ReliableConsumer {
     };
     validate(opts);
     const log = (opts.log ?? defaultLogger).child({ consumerGroup: opts.group, topic: opts.topic });
-    const { address, namespace, serviceTaskQueue, rocketmqEndpoints } = sdkEndpoints({
+    const { address, namespace, serviceTaskQueue, rocketmq } = sdkEndpoints({
       ...opts,
       taskQueue: opts.serviceTaskQueue,
     });
@@ -136,8 +138,7 @@ export class ReliableConsumer {
     try {
       // Not started yet, but its constructor already runs a timer: from here on, stop() cleans up.
       consumer = new SimpleConsumer({
-        endpoints: rocketmqEndpoints,
-        namespace: '',
+        ...rocketmqClientOptions(rocketmq),
         consumerGroup: opts.group,
         subscriptions: new Map([[opts.topic, new FilterExpression(tagExpression)]]),
         awaitDuration: AWAIT_DURATION_MS,
@@ -247,7 +248,20 @@ export class ReliableConsumer {
     });
   }
 
-  private async process(view: MessageView): Promise<void> {
+  /** Handles one message in a span that continues the trace the message carries (its traceparent). */
+  private process(view: MessageView): Promise<void> {
+    return inSpan(
+      `consume ${view.topic}`,
+      {
+        kind: SpanKind.CONSUMER,
+        parent: extractTraceContext(view.properties),
+        attributes: { 'messaging.system': 'rocketmq', 'messaging.consumer.group.name': this.opts.group },
+      },
+      () => this.handle(view),
+    );
+  }
+
+  private async handle(view: MessageView): Promise<void> {
     const key = keyOf(view);
     const groups = (view.properties.get(MessageProperty.groups) ?? '').split(',');
     const log = this.log.child({ messageKey: key, messageId: view.messageId });

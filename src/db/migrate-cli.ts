@@ -6,7 +6,11 @@ import { applyMigrations } from './migrate.js';
 const log = logger.child({ component: 'migrate' });
 const started = Date.now();
 try {
-  const { applied } = await applyMigrations(loadConfig().databaseUrl, { log: (msg) => log.info(msg) });
+  const config = loadConfig();
+  const { applied } = await applyMigrations(config.databaseUrl, {
+    log: (msg) => log.info(msg),
+    tls: config.databaseTls,
+  });
   log.info({ applied: applied.length, migrations: applied, ms: Date.now() - started }, 'migrations up to date');
 } catch (err) {
   log.error({ err }, 'migration failed');

@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
+import { PROJECT_ROOT } from '../paths.js';
+import { type DatabaseTls, databaseSsl } from './tls.js';
 
 /**
  * Applies prisma/migrations/<name>/migration.sql in name order and records them in
@@ -11,7 +12,7 @@ import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
  * using `prisma migrate deploy` / `migrate status` on the same database.
  */
 
-export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
+export const DEFAULT_MIGRATIONS_DIR = join(PROJECT_ROOT, 'prisma', 'migrations');
 
 /** The same advisory lock name the Prisma schema engine takes, so we also exclude a concurrent real deploy. */
 const LOCK_NAME = 'prisma_migrate';
@@ -34,6 +35,8 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS \`_prisma_migrations
 export interface ApplyOptions {
   log?: (message: string) => void;
   migrationsDir?: string;
+  /** TLS to a managed MySQL (config.databaseTls). */
+  tls?: DatabaseTls;
 }
 
 export interface ApplyResult {
@@ -56,9 +59,10 @@ interface AppliedRow extends RowDataPacket {
 export async function applyMigrations(databaseUrl: string, options: ApplyOptions = {}): Promise<ApplyResult> {
   const log = options.log ?? (() => {});
   const local = await readLocalMigrations(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
-  await createDatabaseIfMissing(databaseUrl);
+  const ssl = databaseSsl(options.tls);
+  await createDatabaseIfMissing(databaseUrl, ssl);
 
-  const conn = await mysql.createConnection({ uri: databaseUrl, multipleStatements: true });
+  const conn = await mysql.createConnection({ uri: databaseUrl, multipleStatements: true, ssl });
   try {
     return await withNamedLock(conn, async () => {
       await conn.query(CREATE_MIGRATIONS_TABLE);
@@ -99,12 +103,12 @@ async function readLocalMigrations(dir: string): Promise<LocalMigration[]> {
   );
 }
 
-async function createDatabaseIfMissing(databaseUrl: string): Promise<void> {
+async function createDatabaseIfMissing(databaseUrl: string, ssl: ReturnType<typeof databaseSsl>): Promise<void> {
   const url = new URL(databaseUrl);
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!database) throw new Error(`database URL has no database name: ${url.protocol}//${url.host}`);
   url.pathname = '/';
-  const conn = await mysql.createConnection({ uri: url.toString() });
+  const conn = await mysql.createConnection({ uri: url.toString(), ssl });
   try {
     await conn.query(
       `CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,

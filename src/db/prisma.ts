@@ -1,11 +1,14 @@
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { type DatabaseTls, databaseSsl } from './tls.js';
 
 export * from '../generated/prisma/client.js';
 
 export interface PrismaOptions {
   /** Pool size; a `connectionLimit` query parameter in the URL wins. */
   connectionLimit?: number;
+  /** TLS to a managed MySQL (config.databaseTls). */
+  tls?: DatabaseTls;
 }
 
 /**
@@ -23,6 +26,24 @@ export function createPrisma(databaseUrl: string, options: PrismaOptions = {}): 
   if (!url.searchParams.has('allowPublicKeyRetrieval')) {
     url.searchParams.set('allowPublicKeyRetrieval', 'true');
   }
-  // The adapter accepts mysql:// (it rewrites the scheme for the mariadb driver).
-  return new PrismaClient({ adapter: new PrismaMariaDb(url.toString()) });
+  const ssl = databaseSsl(options.tls);
+  // The adapter accepts mysql:// (it rewrites the scheme for the mariadb driver). A CA certificate
+  // cannot travel in a URL, so with TLS the driver gets the URL's settings as an object.
+  if (!ssl) return new PrismaClient({ adapter: new PrismaMariaDb(url.toString()) });
+  return new PrismaClient({ adapter: new PrismaMariaDb({ ...poolConfigOf(url), ssl }) });
+}
+
+/** The mariadb driver's pool settings from a database URL: its parts, and query parameters as options. */
+function poolConfigOf(url: URL): Record<string, string | number | boolean> {
+  const config: Record<string, string | number | boolean> = {
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: decodeURIComponent(url.pathname.replace(/^\//, '')),
+  };
+  for (const [k, v] of url.searchParams) {
+    config[k] = v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v;
+  }
+  return config;
 }

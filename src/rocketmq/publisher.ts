@@ -1,6 +1,8 @@
 import { Producer } from 'rocketmq-client-nodejs';
+import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { rocketmqClientLogger } from './client-logger.js';
+import { rocketmqClientOptions } from './client-options.js';
 
 export interface Publication {
   topic: string;
@@ -20,13 +22,14 @@ export interface MessagePublisher {
 }
 
 /** One long-lived rocketmq-client-nodejs Producer, started on first use. */
-export function createRocketmqPublisher(opts: { endpoints: string; log: Logger }): MessagePublisher {
+export function createRocketmqPublisher(
+  opts: Pick<Config['rocketmq'], 'endpoints'> & Partial<Config['rocketmq']> & { log: Logger },
+): MessagePublisher {
   let started: Promise<Producer> | undefined;
   const producer = () => {
     started ??= (async () => {
       const p = new Producer({
-        endpoints: opts.endpoints,
-        namespace: '',
+        ...rocketmqClientOptions(opts),
         logger: rocketmqClientLogger(opts.log),
         maxAttempts: 2,
       });

@@ -6,6 +6,8 @@ export type TopicMessageType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';
 
 const UPDATE_AND_CREATE_TOPIC = 17;
 const GET_ROUTEINFO_BY_TOPIC = 105;
+const DELETE_TOPIC_IN_BROKER = 215;
+const DELETE_TOPIC_IN_NAMESRV = 216;
 const SUCCESS = 0;
 const PERM_READ_WRITE = 6;
 
@@ -41,6 +43,17 @@ export async function ensureTopic(
   });
   if (res.code !== SUCCESS) throw new Error(`creating topic "${topic}" failed: ${res.code} ${res.remark ?? ''}`);
   await waitForRoute(opts.namesrv, topic);
+}
+
+/** Deletes a topic from the broker and the name server (operators' runbooks, tests of a lost topic). */
+export async function deleteTopic(opts: TopicAdminOptions, topic: string): Promise<void> {
+  for (const [address, code] of [
+    [opts.brokerAddr, DELETE_TOPIC_IN_BROKER],
+    [opts.namesrv, DELETE_TOPIC_IN_NAMESRV],
+  ] as const) {
+    const res = await remotingCall(address, code, { topic });
+    if (res.code !== SUCCESS) throw new Error(`deleting topic "${topic}" failed: ${res.code} ${res.remark ?? ''}`);
+  }
 }
 
 /** True when the name server has a route for the topic. */

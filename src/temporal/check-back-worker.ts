@@ -1,6 +1,8 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { type PurgeTimer, startPurgeTimer } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
+import { tracingActivityInterceptors } from '../tracing.js';
+import { temporalConnectionOptions } from './connection.js';
 import { installTemporalRuntime } from './runtime.js';
 
 export interface CheckBackServer {
@@ -23,11 +25,12 @@ export async function serveCheckBackActivity(opts: {
   log: Logger;
 }): Promise<CheckBackServer> {
   installTemporalRuntime(opts.log);
-  const connection = await NativeConnection.connect({ address: opts.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions({ address: opts.address }));
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
+    interceptors: { activity: tracingActivityInterceptors() },
     activities: {
       [opts.activityName]: async (key: string) => {
         const answer = await opts.answer(key);

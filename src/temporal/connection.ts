@@ -1,12 +1,40 @@
+import type { TLSConfig } from '@temporalio/client';
 import { Client, Connection } from '@temporalio/client';
-import { type Config, loadConfig } from '../config.js';
+import { type Config, definedOnly, loadConfig, readPem } from '../config.js';
+import { tracingClientInterceptors } from '../tracing.js';
+
+/** Where and how to reach Temporal; settings left out come from the environment (src/config.ts). */
+export type TemporalSettings = Pick<Config['temporal'], 'address'> & Partial<Config['temporal']>;
 
 /** A Temporal client for a server; close it with `client.connection.close()`. */
-export async function connectTemporalClient(
-  temporal: Pick<Config['temporal'], 'address' | 'namespace'>,
-): Promise<Client> {
-  const connection = await Connection.connect({ address: temporal.address });
-  return new Client({ connection, namespace: temporal.namespace });
+export async function connectTemporalClient(temporal: TemporalSettings & Pick<Config['temporal'], 'namespace'>) {
+  const connection = await Connection.connect(temporalConnectionOptions(temporal));
+  return new Client({ connection, namespace: temporal.namespace, interceptors: tracingClientInterceptors() });
+}
+
+/**
+ * Address, TLS and API key for a Temporal connection (clients and workers alike). TLS is on when
+ * asked for or implied by a certificate, a server name or an API key; the local dev server needs none.
+ */
+export function temporalConnectionOptions(
+  given: TemporalSettings,
+  env: NodeJS.ProcessEnv = process.env,
+): { address: string; tls?: TLSConfig; apiKey?: string } {
+  const t = { ...loadConfig(env).temporal, ...definedOnly(given) };
+  const tlsWanted =
+    t.tls || Boolean(t.apiKey ?? t.tlsServerCaCertPath ?? t.tlsClientCertPath ?? t.tlsServerName ?? false);
+  if (!tlsWanted) return { address: t.address };
+  const tls: TLSConfig = {};
+  if (t.tlsServerName) tls.serverNameOverride = t.tlsServerName;
+  if (t.tlsServerCaCertPath)
+    tls.serverRootCACertificate = readPem(t.tlsServerCaCertPath, 'temporal.tlsServerCaCertPath');
+  if (t.tlsClientCertPath && t.tlsClientKeyPath) {
+    tls.clientCertPair = {
+      crt: readPem(t.tlsClientCertPath, 'temporal.tlsClientCertPath'),
+      key: readPem(t.tlsClientKeyPath, 'temporal.tlsClientKeyPath'),
+    };
+  }
+  return { address: t.address, tls, ...(t.apiKey ? { apiKey: t.apiKey } : {}) };
 }
 
 /**
@@ -20,13 +48,22 @@ export function sdkEndpoints(
     rocketmq?: { endpoints?: string; namesrv?: string };
   },
   env: NodeJS.ProcessEnv = process.env,
-): { address: string; namespace: string; serviceTaskQueue: string; rocketmqEndpoints: string; namesrv: string } {
+): {
+  address: string;
+  namespace: string;
+  serviceTaskQueue: string;
+  /** RocketMQ's settings (credentials, TLS) with the given endpoints. */
+  rocketmq: Config['rocketmq'];
+} {
   const defaults = loadConfig(env);
   return {
     address: given.temporal?.address ?? defaults.temporal.address,
     namespace: given.temporal?.namespace ?? defaults.temporal.namespace,
     serviceTaskQueue: given.taskQueue ?? defaults.temporal.taskQueue,
-    rocketmqEndpoints: given.rocketmq?.endpoints ?? defaults.rocketmq.endpoints,
-    namesrv: given.rocketmq?.namesrv ?? defaults.rocketmq.namesrv,
+    rocketmq: {
+      ...defaults.rocketmq,
+      endpoints: given.rocketmq?.endpoints ?? defaults.rocketmq.endpoints,
+      namesrv: given.rocketmq?.namesrv ?? defaults.rocketmq.namesrv,
+    },
   };
 }

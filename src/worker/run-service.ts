@@ -11,7 +11,7 @@ import { createServiceWorker } from './service-worker.js';
  */
 export async function runService(config: Config, log: Logger): Promise<void> {
   const t0 = Date.now();
-  const { applied } = await applyMigrations(config.databaseUrl, { log: (m) => log.info(m) });
+  const { applied } = await applyMigrations(config.databaseUrl, { log: (m) => log.info(m), tls: config.databaseTls });
   log.info({ applied: applied.length, ms: Date.now() - t0 }, 'projection database ready');
   await ensureHousekeepingSchedule(config, log);
   const worker = await createServiceWorker(config, log);

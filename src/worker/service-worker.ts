@@ -1,11 +1,13 @@
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
-import { createActivities } from '../../activities/index.js';
-import type { Config } from '../config.js';
+import { type Activities, createActivities } from '../../activities/index.js';
+import { type Config, definedOnly } from '../config.js';
 import { createPrisma } from '../db/prisma.js';
 import type { Logger } from '../logger.js';
 import { createRocketmqPublisher } from '../rocketmq/publisher.js';
+import { temporalConnectionOptions } from '../temporal/connection.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
-import { bundleWorkflowsInChildProcess } from './workflow-bundle.js';
+import { tracingActivityInterceptors, tracingWorkflowSinks } from '../tracing.js';
+import { serviceWorkflowBundle } from './workflow-bundle.js';
 
 export interface ServiceWorker {
   /** Resolves when the worker has stopped (after `shutdown()` or a fatal error). */
@@ -16,24 +18,31 @@ export interface ServiceWorker {
 
 /**
  * The service worker: the reliable-message workflows and their activities on the service task queue.
- * Pass a bundle to share one among workers (tests); otherwise it is built in a child process.
+ * Pass a bundle to share one among workers (tests); otherwise the prebuilt one (compiled code) or a
+ * fresh one (development) is used.
  */
 export async function createServiceWorker(
   config: Config,
   log: Logger,
-  opts: { workflowBundle?: WorkflowBundle } = {},
+  opts: {
+    workflowBundle?: WorkflowBundle;
+    /** Wraps the activities before the worker runs them (fault injection in tests). */
+    wrapActivities?: (activities: Activities) => Activities;
+  } = {},
 ): Promise<ServiceWorker> {
-  const workflowBundle = opts.workflowBundle ?? (await bundleWorkflowsInChildProcess());
+  const workflowBundle = opts.workflowBundle ?? (await serviceWorkflowBundle(log));
   installTemporalRuntime(log);
-  const prisma = createPrisma(config.databaseUrl);
-  const publisher = createRocketmqPublisher({ endpoints: config.rocketmq.endpoints, log });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const prisma = createPrisma(config.databaseUrl, { tls: config.databaseTls });
+  const publisher = createRocketmqPublisher({ ...config.rocketmq, log });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle,
-    activities: createActivities({ prisma, publisher, config, log }),
+    activities: (opts.wrapActivities ?? ((a) => a))(createActivities({ prisma, publisher, config, log })),
+    interceptors: { activity: tracingActivityInterceptors() },
+    sinks: tracingWorkflowSinks(),
     ...definedOnly(config.worker),
   });
   let running: Promise<void> | undefined;
@@ -54,9 +63,4 @@ export async function createServiceWorker(
       else await closeAll();
     },
   };
-}
-
-/** Drops unset tuning values so the SDK's own defaults apply. */
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

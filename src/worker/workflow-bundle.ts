@@ -1,16 +1,46 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, type WorkflowBundle, type WorkflowBundlePath } from '@temporalio/worker';
+import type { Logger } from '../logger.js';
+import { DIST_DIR, PROJECT_ROOT, RUNNING_COMPILED } from '../paths.js';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+/** The workflows are always bundled from their TypeScript sources, so the source map points there. */
+export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows', 'index.ts');
 
-/** Bundles the workflows in this process (webpack, a few seconds). */
+/** Written by `npm run build`; the compiled service loads it instead of bundling at every start. */
+export const PREBUILT_BUNDLE_PATH = join(DIST_DIR, 'workflow-bundle.js');
+
+/**
+ * Part of every bundle, so one prebuilt bundle serves with tracing on or off: the OpenTelemetry
+ * workflow interceptors add headers and spans, never commands (src/tracing.ts).
+ */
+const WORKFLOW_INTERCEPTOR_MODULES = [
+  createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+];
+
+/** Bundles the workflows in this process (webpack, a few seconds); the code carries an inline source map. */
 export function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    logger: undefined,
+  });
+}
+
+/**
+ * The bundle the service worker runs. Compiled code loads the prebuilt bundle; running from the
+ * sources (development) bundles them now, as a prebuilt bundle there could be older than the sources.
+ */
+export async function serviceWorkflowBundle(log: Logger): Promise<WorkflowBundle | WorkflowBundlePath> {
+  if (RUNNING_COMPILED && existsSync(PREBUILT_BUNDLE_PATH)) return { codePath: PREBUILT_BUNDLE_PATH };
+  if (RUNNING_COMPILED)
+    log.warn({ expected: PREBUILT_BUNDLE_PATH }, 'no prebuilt workflow bundle (npm run build); bundling at start');
+  return bundleWorkflowsInChildProcess();
 }
 
 /**
@@ -18,16 +48,22 @@ export function bundleWorkflows(): Promise<WorkflowBundle> {
  * few hundred MB then leave with the child instead of staying in the long-running worker's heap.
  */
 export async function bundleWorkflowsInChildProcess(): Promise<WorkflowBundle> {
-  const out = join(mkdtempSync(join(tmpdir(), 'rmsg-bundle-')), 'workflows.js');
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), out], {
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return { code: readFileSync(out, 'utf8') };
+  const dir = mkdtempSync(join(tmpdir(), 'rmsg-bundle-'));
+  try {
+    const out = join(dir, 'workflows.js');
+    const loader = RUNNING_COMPILED ? [] : ['--import', 'tsx'];
+    await promisify(execFile)(process.execPath, [...loader, fileURLToPath(import.meta.url), out], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: readFileSync(out, 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-// Run as a script by bundleWorkflowsInChildProcess: node workflow-bundle.ts OUT_FILE
+// Run as a script by `npm run build` and bundleWorkflowsInChildProcess: workflow-bundle.(ts|js) OUT_FILE
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const out = process.argv[2];
-  if (!out) throw new Error('usage: workflow-bundle.ts OUT_FILE');
+  if (!out) throw new Error('usage: workflow-bundle.js OUT_FILE');
   writeFileSync(out, (await bundleWorkflows()).code);
 }

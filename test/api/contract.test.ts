@@ -38,14 +38,19 @@ afterAll(async () => {
 });
 
 describe('POST /v1/messages', () => {
-  it('prepares (201), is idempotent by key (200, nothing new), and GET shows the projection', async () => {
+  it('prepares (201), is idempotent by key (200, nothing new), refuses the key with other content (409), and GET shows the projection', async () => {
     const body = spec({ tag: 'created', properties: { region: 'eu' } });
     const first = await api.call('POST', '/v1/messages', { body });
     expect(first.status).toBe(201);
     expect(first.body).toEqual({ key: body.key, workflowId: `rmsg:${body.key}`, created: true, confirmed: false });
-    const again = await api.call('POST', '/v1/messages', { body: { ...body, body: 'other' } });
+    const again = await api.call('POST', '/v1/messages', { body: { ...body, properties: { region: 'eu' } } });
     expect(again.status).toBe(200);
     expect(again.body.created).toBe(false);
+    for (const other of [{ body: 'other' }, { topic: `${topic}x` }, { confirm: true, body: 'third' }]) {
+      const conflict = await api.call('POST', '/v1/messages', { body: { ...body, ...other } });
+      expect(conflict.status).toBe(409);
+      expect(conflict.body).toMatchObject({ code: 'KEY_CONFLICT', field: 'key' });
+    }
 
     const row = await projected(body.key, 'WAITING_CONFIRM');
     expect(row).toMatchObject({ key: body.key, topic, tag: 'created', body: 'hello', producerGroup, archivedAt: null });
@@ -243,7 +248,8 @@ describe('GET /v1/messages', () => {
     await api.call('POST', `/v1/messages/${enc(cancelled.key)}/cancel`);
     await projected(cancelled.key, 'CANCELLED');
     await projected(waiting.key, 'WAITING_CONFIRM');
-    await projected(sent.key, 'SENDING');
+    // The row exists from the first workflow task; its deliveries come with the publication.
+    await eventually(async () => (await projected(sent.key, 'SENDING')).sendCount === 1, 15_000, 'published');
 
     const keysOf = async (query: string) => {
       const r = await api.call('GET', `/v1/messages?topic=${t}&${query}`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReliableMessageClient, TopicMismatchError, ValidationError } from '../../src/client/index.js';
-import { ensureTopic } from '../../src/rocketmq/topics.js';
+import { deleteTopic, ensureTopic } from '../../src/rocketmq/topics.js';
 import { LogCapture } from '../consumer/helpers.js';
 import { connectTestClient } from '../helpers/service.js';
 import { freshTopic, testConfig, uniqueId } from '../helpers/stack.js';
@@ -172,6 +172,18 @@ describe('POST /v1/messages refuses what RocketMQ would refuse, writing nothing'
       expect({ key: body.key, status: r.status, body: r.body }).toMatchObject({ key: body.key, status: 201 });
       await api.call('POST', `/v1/messages/${enc(body.key)}/cancel`);
     }
+  });
+
+  it('answers a repeat of an existing message as a repeat, even once its topic is gone', async () => {
+    const topic = await freshTopic('gone');
+    const body = spec({ topic, confirm: false });
+    expect((await api.call('POST', '/v1/messages', { body })).status).toBe(201);
+    await deleteTopic(testConfig.rocketmq, topic);
+    const again = await api.call('POST', '/v1/messages', { body });
+    expect({ status: again.status, created: again.body.created }).toEqual({ status: 200, created: false });
+    const other = await api.call('POST', '/v1/messages', { body: { ...body, body: 'other' } });
+    expect({ status: other.status, code: other.body.code }).toEqual({ status: 409, code: 'KEY_CONFLICT' });
+    await api.call('POST', `/v1/messages/${enc(body.key)}/cancel`);
   });
 
   it('accepts a topic created a moment after it was refused', async () => {

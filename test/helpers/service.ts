@@ -1,4 +1,5 @@
 import type { WorkflowBundle } from '@temporalio/worker';
+import type { Activities } from '../../activities/index.js';
 import { ReliableMessageClient } from '../../src/client/index.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createServiceWorker, type ServiceWorker } from '../../src/worker/service-worker.js';
@@ -38,18 +39,22 @@ export interface TestService {
  * Runs the real service worker against the local stack on a task queue of its own, so that
  * workflows left over from other tests or runs never reach it.
  */
-export async function startTestService(timings: Partial<Timings> = {}): Promise<TestService> {
+export async function startTestService(
+  timings: Partial<Timings> = {},
+  wrapActivities?: (activities: Activities) => Activities,
+): Promise<TestService> {
   const config = loadConfig(process.env, {
     temporal: { ...loadConfig().temporal, taskQueue: uniqueId('rmsg-test') },
     timings: { ...FAST_TIMINGS, ...timings },
+    timingFloorMs: 1,
   });
   const workflowBundle = await sharedWorkflowBundle();
   const service: TestService = {
     config,
-    worker: await createServiceWorker(config, testLogger, { workflowBundle }),
+    worker: await createServiceWorker(config, testLogger, { workflowBundle, wrapActivities }),
     async restart() {
       await service.worker.shutdown();
-      service.worker = await createServiceWorker(config, testLogger, { workflowBundle });
+      service.worker = await createServiceWorker(config, testLogger, { workflowBundle, wrapActivities });
       void service.worker.run();
     },
     stop: () => service.worker.shutdown(),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveTimings } from '../../activities/timings.js';
+import { resolveTimings } from '../../src/timings.js';
 import type { Timings } from '../../workflows/definitions.js';
 import * as M from '../../workflows/message-state.js';
 
@@ -56,8 +56,13 @@ describe('message state transitions', () => {
     M.applyAck(t, 5, { group: 'a', status: 'CONSUMED' });
     M.applyAck(t, 6, { group: 'a', status: 'RECEIVED' });
     expect(t.state.deliveries[0]).toMatchObject({ status: 'CONSUMED', lastError: undefined, consumedAt: 5 });
+    const before = { version: t.state.version, events: t.unsynced.length };
     M.applyAck(t, 7, { group: 'zzz', status: 'CONSUMED' });
-    expect(t.unsynced.at(-1)?.type).toBe('ACK_IGNORED');
+    expect({ version: t.state.version, events: t.unsynced.length }).toEqual(before);
+    expect(() => M.checkAckSender(t.state, 'zzz')).toThrow(
+      /group zzz is not a subscriber of message .* \(subscribers: a, b\)/,
+    );
+    expect(() => M.checkAckSender(t.state, 'b')).not.toThrow();
     expect(M.pendingGroups(t.state)).toEqual(['b']);
     expect(M.allConsumed(t.state)).toBe(false);
   });
@@ -103,13 +108,13 @@ describe('backoff', () => {
 
 describe('timings resolution', () => {
   it('raises a cap that a per-message first interval exceeds, so the override is not cut short', () => {
-    const resolved = resolveTimings(timings, { resendAfterMs: 20_000, checkBackAfterMs: 9000 });
+    const resolved = resolveTimings(timings, { resendAfterMs: 20_000, checkBackAfterMs: 9000 }, 1);
     expect(resolved).toMatchObject({
       resendAfterMs: 20_000,
       maxResendIntervalMs: 20_000,
       maxCheckBackIntervalMs: 9000,
     });
-    expect(resolveTimings(timings, {}).maxResendIntervalMs).toBe(3000);
+    expect(resolveTimings(timings, {}, 1).maxResendIntervalMs).toBe(3000);
   });
 });
 
@@ -130,5 +135,74 @@ describe('folded receipts', () => {
     M.applyAck(t, 2, { group: 'a', status: 'CONSUMED', received: true });
     expect(t.state.deliveries[0]).toMatchObject({ status: 'CONSUMED', receiveCount: 1, receivedAt: 2 });
     expect(t.unsynced.slice(-2).map((e) => e.type)).toEqual(['RECEIVED', 'CONSUMED']);
+  });
+});
+
+describe('publication edges', () => {
+  it('a message nobody subscribes to is still published once, then counts as all consumed', () => {
+    const t = tracked(true);
+    M.snapshotSubscribers(t, 1, []);
+    expect(t.unsynced.at(-1)?.type).toBe('NO_SUBSCRIBERS');
+    expect(M.allConsumed(t.state)).toBe(false);
+    expect(M.publicationDue(t.state, 1)).toBe(true);
+    M.published(t, 2, [], 'm1');
+    expect(M.allConsumed(t.state)).toBe(true);
+    expect(M.publicationDue(t.state, 1_000_000)).toBe(false);
+  });
+
+  it('a failing publish shows its error once per distinct cause, and a success clears it', () => {
+    const t = tracked(true);
+    M.snapshotSubscribers(t, 1, ['a']);
+    M.publishFailed(t, 2, 'proxy down');
+    M.publishFailed(t, 3, 'proxy down');
+    M.publishFailed(t, 4, 'timeout');
+    expect(t.unsynced.filter((e) => e.type === 'PUBLISH_FAILED').map((e) => e.detail?.error)).toEqual([
+      'proxy down',
+      'timeout',
+    ]);
+    expect(t.state.lastError).toBe('timeout');
+    M.published(t, 5, ['a'], 'm1');
+    expect(t.state.lastError).toBeUndefined();
+  });
+
+  it('DEAD(REJECTED) keeps RocketMQ reason; an operator resend clears it and sends again', () => {
+    const t = tracked(true);
+    M.snapshotSubscribers(t, 1, ['a']);
+    M.markDead(t, 2, 'REJECTED', 'topic not found');
+    expect(t.state).toMatchObject({ status: 'DEAD', deadReason: 'REJECTED', lastError: 'topic not found' });
+    expect(t.unsynced.at(-1)?.detail).toMatchObject({ reason: 'REJECTED', error: 'topic not found' });
+    M.operatorResend(t, 3);
+    expect(t.state).toMatchObject({ status: 'SENDING', deadReason: undefined, lastError: undefined });
+    expect(M.publicationDue(t.state, 3)).toBe(true);
+  });
+
+  it('an ack before the message is published names that, not a missing subscription', () => {
+    const t = tracked(false);
+    expect(() => M.checkAckSender(t.state, 'a')).toThrow(/not published yet; group a cannot report/);
+  });
+});
+
+describe('check-back answers', () => {
+  it('COMMIT confirms, ROLLBACK cancels, anything else schedules the next ask with backoff', () => {
+    const t = tracked(false);
+    M.producerCheckBackAnswered(t, 1000, { answer: 'UNKNOWN' });
+    expect(t.state).toMatchObject({ status: 'WAITING_CONFIRM', checkBackCount: 1, nextCheckBackAt: 1000 + 2000 });
+    M.producerCheckBackAnswered(t, 3000, { answer: 'ERROR', error: 'refused' });
+    expect(t.state.nextCheckBackAt).toBe(3000 + 4000);
+    M.producerCheckBackAnswered(t, 7000, { answer: 'COMMIT' });
+    expect(t.state).toMatchObject({ status: 'SENDING', nextCheckBackAt: undefined });
+    const r = tracked(false);
+    M.producerCheckBackAnswered(r, 1000, { answer: 'ROLLBACK' });
+    expect(r.state.status).toBe('CANCELLED');
+  });
+
+  it('a consumer check-back that says CONSUMED counts as the ack; none at all records nothing', () => {
+    const t = tracked(true);
+    M.snapshotSubscribers(t, 1, ['a', 'b']);
+    const version = t.state.version;
+    M.consumerCheckBackAnswered(t, 2, 'b', { answer: 'UNAVAILABLE' });
+    expect(t.state.version).toBe(version);
+    M.consumerCheckBackAnswered(t, 3, 'a', { answer: 'CONSUMED' });
+    expect(t.state.deliveries[0]?.status).toBe('CONSUMED');
   });
 });

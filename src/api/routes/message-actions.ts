@@ -1,6 +1,5 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { ackSignal, workflowIdForKey } from '../../../workflows/definitions.js';
-import { cancelMessage, confirmMessage, getMessageState, resendMessage } from '../../client/message-ops.js';
+import { ackMessage, cancelMessage, confirmMessage, resendMessage } from '../../client/message-ops.js';
+import { repairMessage } from '../../message-repair.js';
 import type { ApiDeps } from '../deps.js';
 import { type AnyRoute, type ResponseSpec, route } from '../route.js';
 import { errorSchema, keyParams, notFound, writeErrors } from '../schemas/common.js';
@@ -17,7 +16,7 @@ const transition = (what: string): Record<number, ResponseSpec> => ({
  * Confirm, cancel, resend and acks: any-language producers and consumers, and operators. Confirm and
  * cancel are recorded as the producer's (like the SDK's) unless the body says `by: "operator"`.
  */
-export function messageActionRoutes({ temporal }: ApiDeps): AnyRoute[] {
+export function messageActionRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[] {
   return [
     route({
       method: 'POST',
@@ -53,6 +52,21 @@ export function messageActionRoutes({ temporal }: ApiDeps): AnyRoute[] {
     }),
     route({
       method: 'POST',
+      path: '/v1/messages/{key}/repair',
+      access: 'write',
+      tag: 'messages',
+      summary: "Operator repair: end a stuck run and start a fresh one from the message's projection",
+      description:
+        'For a message whose workflow fails on every task (for instance a history the deployed code cannot ' +
+        'replay). The fresh run resends at once to the groups not shown as consumed, with a fresh send budget, ' +
+        'and asks the producer at once if the message still waits for its confirm. 409 for a FINISHED or ' +
+        'CANCELLED message.',
+      params: keyParams,
+      responses: transition('repair'),
+      handler: ({ params }) => repairMessage({ temporal, prisma, taskQueue: config.temporal.taskQueue }, params.key),
+    }),
+    route({
+      method: 'POST',
       path: '/v1/messages/{key}/acks',
       access: 'write',
       tag: 'messages',
@@ -64,16 +78,16 @@ export function messageActionRoutes({ temporal }: ApiDeps): AnyRoute[] {
         200: { description: 'The message is closed; the ack changes nothing', schema: ackResponse },
         ...writeErrors,
         ...notFound,
+        409: {
+          description: 'The group is not a subscriber of the message, or it is not published yet (NOT_A_SUBSCRIBER)',
+          schema: errorSchema,
+        },
       },
       handler: async ({ params, body }, _req, reply) => {
-        try {
-          await temporal.workflow.getHandle(workflowIdForKey(params.key)).signal(ackSignal, body);
-        } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-          // Closed (its state is final) or never existed (404 from the query).
-          const state = await getMessageState(temporal, params.key);
+        const state = await ackMessage(temporal, params.key, body);
+        // A closed message's state is final: the ack changes nothing.
+        if (state.status === 'FINISHED' || state.status === 'CANCELLED')
           return { accepted: false, status: state.status };
-        }
         reply.code(202);
         return { accepted: true };
       },

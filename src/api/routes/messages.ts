@@ -1,6 +1,6 @@
-import { confirmMessage } from '../../client/message-ops.js';
+import { confirmMessage, workflowExists } from '../../client/message-ops.js';
 import { startMessage } from '../../client/start-message.js';
-import { MessageNotFoundError } from '../../errors.js';
+import { KeyReusedError, MessageNotFoundError } from '../../errors.js';
 import type { MessageSpecInput } from '../../message-spec.js';
 import { createTopicCatalog } from '../../rocketmq/topic-catalog.js';
 import type { ApiDeps } from '../deps.js';
@@ -19,6 +19,23 @@ import {
 /** Prepare or send a message, read one, list them. */
 export function messageRoutes({ temporal, prisma, config, log }: ApiDeps): AnyRoute[] {
   const topics = createTopicCatalog({ namesrv: config.rocketmq.namesrv, log });
+
+  /**
+   * A key whose message is in MySQL (live or archived) but whose workflow is gone (past Temporal's retention)
+   * belongs to an earlier message: refused before anything starts. One key is one message, ever.
+   */
+  async function refuseReusedKey(key: string): Promise<void> {
+    const earlier =
+      (await prisma.message.findUnique({ where: { key }, select: { createdAt: true, status: true } })) ??
+      (await prisma.messageArchive.findUnique({ where: { key }, select: { createdAt: true, status: true } }));
+    if (!earlier || (await workflowExists(temporal, key))) return;
+    throw new KeyReusedError(
+      key,
+      `key ${key} belongs to an earlier message (created ${earlier.createdAt.toISOString()}, ${earlier.status}); ` +
+        'one key is one message: send it under a new key',
+    );
+  }
+
   return [
     route({
       method: 'POST',
@@ -27,8 +44,9 @@ export function messageRoutes({ temporal, prisma, config, log }: ApiDeps): AnyRo
       tag: 'messages',
       summary: 'Prepare a message (or send it with confirm: true)',
       description:
-        'Idempotent by key: a second call with a key registers nothing new (201 first, then 200). With ' +
-        '`confirm: true` the message is confirmed too, also when it already existed.',
+        'Idempotent by key: a second call with a key and the same content registers nothing new (201 ' +
+        'first, then 200); the key with other content is 409 KEY_CONFLICT. With `confirm: true` the ' +
+        'message is confirmed too, also when it already existed.',
       body: createMessageBody,
       responses: {
         201: { description: 'Registered', schema: createMessageResponse },
@@ -36,13 +54,15 @@ export function messageRoutes({ temporal, prisma, config, log }: ApiDeps): AnyRo
         ...writeErrors,
         409: {
           description:
-            'confirm: true for a message already cancelled (INVALID_TRANSITION), or the topic does not exist ' +
-            '(TOPIC_NOT_FOUND) or takes other messages (TOPIC_TYPE_MISMATCH)',
+            'The key is used by a message with other content (KEY_CONFLICT) or used before and gone ' +
+            '(KEY_REUSED), confirm: true for a message already cancelled (INVALID_TRANSITION), or the ' +
+            'topic does not exist (TOPIC_NOT_FOUND) or takes other messages (TOPIC_TYPE_MISMATCH)',
           schema: errors[400].schema,
         },
       },
       handler: async ({ body }, _req, reply) => {
         const { confirm = false, ...spec } = body;
+        await refuseReusedKey(spec.key);
         const result = await startMessage(
           temporal,
           config.temporal.taskQueue,

@@ -1,0 +1,121 @@
+/**
+ * The operator's way out for a message whose workflow is stuck (its task fails on every try, e.g. a history
+ * that the deployed code cannot replay): end that run and start a fresh one from the message's MySQL
+ * projection. The fresh run resends at once to the groups the projection does not show as consumed (after
+ * asking their check-backs), with a fresh send budget; consumers with idempotency skip a copy they already
+ * handled. A message that is still waiting for its confirm asks its producer's check-back at once.
+ */
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  type DeliveryState,
+  type MessageSpec,
+  type MessageState,
+  RELIABLE_MESSAGE_WORKFLOW,
+  RESUME_SCHEMA_VERSION,
+  type ReliableMessageInput,
+  type ResumeState,
+  type Timings,
+  workflowIdForKey,
+} from '../workflows/definitions.js';
+import type { PrismaClient } from './db/prisma.js';
+import { InvalidTransitionError, MessageNotFoundError } from './errors.js';
+
+type Row = NonNullable<Awaited<ReturnType<typeof findProjection>>>;
+
+function findProjection(prisma: PrismaClient, key: string) {
+  return prisma.message.findUnique({
+    where: { key },
+    include: { deliveries: { orderBy: { consumerGroup: 'asc' } }, events: { select: { seq: true } } },
+  });
+}
+
+const ms = (d: Date | null) => (d === null ? undefined : d.getTime());
+
+/** The message as its projection shows it, and the state a fresh run resumes from. */
+export function resumeFromProjection(row: Row, now: number): { message: MessageSpec; resume: ResumeState } {
+  const message: MessageSpec = {
+    key: row.key,
+    topic: row.topic,
+    tag: row.tag ?? undefined,
+    body: row.body,
+    properties: (row.properties as Record<string, string> | null) ?? undefined,
+    producerGroup: row.producerGroup,
+    delayMs: row.delayMs ?? undefined,
+    orderKey: row.orderKey ?? undefined,
+  };
+  const deliveries: DeliveryState[] = row.deliveries.map((d) => ({
+    group: d.consumerGroup,
+    // Given up on, or waiting: either way the fresh run sends to it again.
+    status: d.status === 'CONSUMED' ? 'CONSUMED' : 'PENDING',
+    sendCount: d.sendCount,
+    receiveCount: d.receiveCount,
+    lastError: d.lastError ?? undefined,
+    lastSentAt: ms(d.lastSentAt),
+    receivedAt: ms(d.receivedAt),
+    consumedAt: ms(d.consumedAt),
+  }));
+  const waiting = row.status === 'WAITING_CONFIRM' || (row.status === 'DEAD' && row.deadReason === 'UNCONFIRMED');
+  const sent = row.sendCount > 0;
+  const state: MessageState = {
+    key: row.key,
+    topic: row.topic,
+    tag: row.tag ?? undefined,
+    producerGroup: row.producerGroup,
+    status: waiting ? row.status : 'SENDING',
+    deadReason: waiting && row.status === 'DEAD' ? 'UNCONFIRMED' : undefined,
+    sendRound: 0,
+    sendCount: row.sendCount,
+    checkBackCount: row.checkBackCount,
+    deliveries,
+    timings: row.options as unknown as Timings,
+    createdAt: row.createdAt.getTime(),
+    confirmedAt: ms(row.confirmedAt),
+    publishedAt: ms(row.publishedAt),
+    deadAt: waiting ? ms(row.deadAt) : undefined,
+    lastError: row.lastError ?? undefined,
+    // A message published before was snapshotted then; one never published takes a fresh snapshot.
+    subscribedAt: sent ? (ms(row.publishedAt) ?? now) : undefined,
+    nextCheckBackAt: waiting ? now : undefined,
+    nextResendAt: now,
+    eventSeq: Math.max(0, ...row.events.map((e) => e.seq)),
+    version: row.version,
+  };
+  return { message, resume: { schemaVersion: RESUME_SCHEMA_VERSION, state, unsynced: [], rowWritten: true } };
+}
+
+/** Ends the message's current run and starts a fresh one from its projection; returns the state it resumes from. */
+export async function repairMessage(
+  deps: { temporal: Client; prisma: PrismaClient; taskQueue: string },
+  key: string,
+): Promise<MessageState> {
+  const row = await findProjection(deps.prisma, key);
+  if (!row) throw new MessageNotFoundError(key);
+  if (row.status === 'FINISHED' || row.status === 'CANCELLED') {
+    throw new InvalidTransitionError(key, `message ${key} is ${row.status}; there is nothing to repair`);
+  }
+  const workflowId = workflowIdForKey(key);
+  const handle = deps.temporal.workflow.getHandle(workflowId);
+  let memo: Record<string, unknown> | undefined;
+  let searchAttributes: Awaited<ReturnType<typeof handle.describe>>['typedSearchAttributes'] | undefined;
+  try {
+    const described = await handle.describe();
+    memo = described.memo;
+    searchAttributes = described.typedSearchAttributes;
+    if (described.status.name === 'RUNNING') await handle.terminate(`repair: restarted from its projection`);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  const { message, resume } = resumeFromProjection(row, Date.now());
+  const input: ReliableMessageInput = { message, confirmed: resume.state.status !== 'WAITING_CONFIRM', resume };
+  await deps.temporal.workflow.start(RELIABLE_MESSAGE_WORKFLOW, {
+    taskQueue: deps.taskQueue,
+    workflowId,
+    args: [input],
+    // Only a repair starts a run under a key whose earlier run is closed.
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    workflowIdConflictPolicy: 'FAIL',
+    memo,
+    typedSearchAttributes: searchAttributes,
+  });
+  return resume.state;
+}

@@ -1,0 +1,16 @@
+import type { Config } from '../config.js';
+
+/**
+ * What every rocketmq-client-nodejs client (producer, consumer) needs to reach the proxy: its
+ * endpoints, TLS, and the ACL credentials of a managed RocketMQ (none for the local stack).
+ */
+export function rocketmqClientOptions(r: Pick<Config['rocketmq'], 'endpoints'> & Partial<Config['rocketmq']>) {
+  return {
+    endpoints: r.endpoints,
+    namespace: '',
+    sslEnabled: r.tls ?? false,
+    ...(r.accessKey && r.secretKey
+      ? { sessionCredentials: { accessKey: r.accessKey, accessSecret: r.secretKey, securityToken: r.securityToken } }
+      : {}),
+  };
+}
