@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReliableMessageClient, TopicMismatchError, ValidationError } from '../../src/client/index.js';
 import { deleteTopic, ensureTopic } from '../../src/rocketmq/topics.js';
 import { LogCapture } from '../consumer/helpers.js';
-import { connectTestClient } from '../helpers/service.js';
+import { connectTestClient, eventually } from '../helpers/service.js';
 import { freshTopic, testConfig, uniqueId } from '../helpers/stack.js';
+import { TopicProbe } from '../helpers/topic-probe.js';
 import { type ApiHarness, enc, startApiHarness } from './harness.js';
 
 /**
@@ -171,6 +172,33 @@ describe('POST /v1/messages refuses what RocketMQ would refuse, writing nothing'
       const r = await api.call('POST', '/v1/messages', { body: { ...body, confirm: false } });
       expect({ key: body.key, status: r.status, body: r.body }).toMatchObject({ key: body.key, status: 201 });
       await api.call('POST', `/v1/messages/${enc(body.key)}/cancel`);
+    }
+  });
+
+  it("publishes a message at every limit at once: the service's own properties still fit", async () => {
+    const topic = await freshTopic('full');
+    const probe = await TopicProbe.start(topic);
+    try {
+      const group = uniqueId('g').padEnd(127, 'g');
+      await api.call('PUT', `/v1/subscriptions/${topic}/${group}`, { body: {} });
+      const properties = Object.fromEntries(
+        Array.from({ length: 124 }, (_, i) => [`p${String(i).padStart(3, '0')}`, 'v'.repeat(i < 4 ? 64 : 62)]),
+      );
+      const bytes = Object.entries(properties).reduce((n, [k, v]) => n + k.length + v.length, 0);
+      expect(bytes).toBe(8192);
+      const body = spec({
+        key: uniqueId('k').padEnd(191, 'k'),
+        topic,
+        tag: 't'.repeat(191),
+        producerGroup: uniqueId('p').padEnd(127, 'p'),
+        properties,
+      });
+      expect((await api.call('POST', '/v1/messages', { body })).status).toBe(201);
+      const [seen] = await eventually(async () => probe.forKey(body.key).length > 0 && probe.forKey(body.key), 20_000);
+      expect(seen?.properties.get('p123')).toBe('v'.repeat(62));
+      expect(seen?.properties.get('RMSG_GROUPS')).toBe(group);
+    } finally {
+      await probe.stop();
     }
   });
 
