@@ -3,6 +3,7 @@ import type { Pool, PoolConnection } from 'mysql2/promise';
 import { FilterExpression, type MessageView, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { type Ack, ackSignal, MessageProperty, workflowIdForKey } from '../../workflows/definitions.js';
 import { logger as defaultLogger, type Logger } from '../logger.js';
+import { nameProblem } from '../names.js';
 import { rocketmqClientLogger } from '../rocketmq/client-logger.js';
 import { rocketmqClientOptions } from '../rocketmq/client-options.js';
 import type { CheckBackServer } from '../temporal/check-back-worker.js';
@@ -399,8 +400,10 @@ function keyOf(view: MessageView): string | undefined {
 
 function validate(opts: ResolvedOptions): void {
   const problems: string[] = [];
-  if (!opts.group?.trim()) problems.push('group: required');
-  if (!opts.topic?.trim()) problems.push('topic: required');
+  for (const field of ['group', 'topic'] as const) {
+    const problem = opts[field]?.trim() ? nameProblem(opts[field]) : 'required';
+    if (problem) problems.push(`${field}: ${problem}`);
+  }
   if (typeof opts.handler !== 'function') problems.push('handler: must be a function');
   for (const tag of opts.tags ?? []) {
     if (!tag.trim() || tag.includes('||')) problems.push(`tags: "${tag}" is not a tag (give each tag on its own)`);

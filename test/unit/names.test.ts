@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ReliableConsumer } from '../../src/consumer/index.js';
 import { messageKeySchema, nameProblem } from '../../src/names.js';
 
 const keyProblem = (key: string) => {
@@ -43,5 +44,14 @@ describe('topic and group names', () => {
     ['TOOLS_CONSUMER', /reserved by RocketMQ/],
   ])('refuses %s', (name, rule) => {
     expect(nameProblem(name)).toMatch(rule);
+  });
+});
+
+describe('the consumer SDK uses the same name rule', () => {
+  it.each([
+    [{ group: '%RETRY%stock', topic: 'orders' }, /group: must be 1-127 of \[a-zA-Z0-9_-\]/],
+    [{ group: 'stock', topic: 'RMQ_SYS_TRACE_TOPIC' }, /topic: is reserved by RocketMQ/],
+  ])('refuses %j before connecting', async (names, rule) => {
+    await expect(ReliableConsumer.start({ ...names, handler: async () => undefined })).rejects.toThrow(rule);
   });
 });
