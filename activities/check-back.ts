@@ -1,5 +1,8 @@
 import { Context } from '@temporalio/activity';
+import { signCheckBack } from '../src/check-back-signature.js';
+import { assertCallableCheckBack } from '../src/check-back-url.js';
 import type { DependencyGate } from '../src/dependency-gate.js';
+import type { CheckBackAnswer, ConsumerCheckBackAnswer } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface CheckBackRoute {
@@ -16,7 +19,22 @@ export interface HttpCheckBackInput {
   group: string;
 }
 
-export function createCheckBackActivities({ prisma, mysql }: Pick<ActivityDeps, 'prisma'> & { mysql: DependencyGate }) {
+export function createCheckBackActivities({
+  prisma,
+  config,
+  mysql,
+}: Pick<ActivityDeps, 'prisma' | 'config'> & { mysql: DependencyGate }) {
+  const rowOf = (kind: 'producer' | 'consumer', group: string) =>
+    mysql.call(
+      async (): Promise<{
+        checkBackUrl: string | null;
+        checkBackTaskQueue: string | null;
+        checkBackSecret: string | null;
+      } | null> =>
+        kind === 'producer'
+          ? prisma.producer.findUnique({ where: { producerGroup: group } })
+          : prisma.consumer.findUnique({ where: { consumerGroup: group } }),
+    );
   return {
     /** Where a group's check-back is served, or null when it has none. */
     async findCheckBack({
@@ -26,51 +44,109 @@ export function createCheckBackActivities({ prisma, mysql }: Pick<ActivityDeps, 
       kind: 'producer' | 'consumer';
       group: string;
     }): Promise<CheckBackRoute | null> {
-      const select = { checkBackUrl: true, checkBackTaskQueue: true } as const;
-      const row = await mysql.call<{ checkBackUrl: string | null; checkBackTaskQueue: string | null } | null>(() =>
-        kind === 'producer'
-          ? prisma.producer.findUnique({ where: { producerGroup: group }, select })
-          : prisma.consumer.findUnique({ where: { consumerGroup: group }, select }),
-      );
+      const row = await rowOf(kind, group);
       if (row?.checkBackUrl) return { url: row.checkBackUrl };
       if (row?.checkBackTaskQueue) return { taskQueue: row.checkBackTaskQueue };
       return null;
     },
 
     /**
-     * POSTs `{ key, group, kind }` to the URL; the answer is the `status` field of a JSON body (or the
-     * plain-text body). The workflow decides whether it is well-formed; anything else is an error.
+     * POSTs `{ key, group, kind }`, signed with the group's secret (read here, so it never enters
+     * the workflow's history), and returns the answer word or why the answer is malformed.
      */
-    async httpCheckBack({ url, key, kind, group }: HttpCheckBackInput): Promise<string> {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ key, group, kind }),
-        signal: AbortSignal.timeout(Context.current().info.startToCloseTimeoutMs),
+    async httpCheckBack(input: HttpCheckBackInput): Promise<string> {
+      const secret = (await rowOf(input.kind, input.group))?.checkBackSecret;
+      if (!secret) throw new Error(`${input.kind} group ${input.group} has no check-back secret; register it again`);
+      return askHttpCheckBack(input, {
+        secret,
+        allowedHosts: config.checkBack.allowedHosts,
+        timeoutMs: Context.current().info.startToCloseTimeoutMs,
       });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`check-back ${url} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
-      return checkBackAnswerOf(text);
     },
   };
 }
 
-/** Longer answers are cut: the activity's result is stored in the workflow's history. */
-const MAX_ANSWER_CHARS = 256;
+/** The words a check-back of each kind may answer (the workflow accepts nothing else). */
+const ANSWERS: Record<HttpCheckBackInput['kind'], readonly (CheckBackAnswer | ConsumerCheckBackAnswer)[]> = {
+  producer: ['COMMIT', 'ROLLBACK', 'UNKNOWN'],
+  consumer: ['CONSUMED', 'NOT_CONSUMED', 'UNKNOWN'],
+};
+
+/** More than this is not an answer; the rest is never read. */
+export const MAX_ANSWER_BYTES = 4096;
+/** What is kept of a malformed answer: it is stored in the workflow's history. */
+const MAX_QUOTED_CHARS = 100;
+
+/** The HTTP call itself: signed, never redirected, 2xx only, the body read up to MAX_ANSWER_BYTES. */
+export async function askHttpCheckBack(
+  { url, key, kind, group }: HttpCheckBackInput,
+  opts: { secret: string; allowedHosts: readonly string[]; timeoutMs: number },
+): Promise<string> {
+  await assertCallableCheckBack(url, opts.allowedHosts);
+  const body = JSON.stringify({ key, group, kind });
+  const { pathname, search } = new URL(url);
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...signCheckBack(opts.secret, { method: 'POST', path: `${pathname}${search}`, body }),
+    },
+    body,
+    // A redirect could bounce the service's POST to any address; it is an error, not followed.
+    redirect: 'manual',
+    signal: AbortSignal.timeout(opts.timeoutMs),
+  });
+  const { text, complete } = await readCapped(res, MAX_ANSWER_BYTES);
+  if (res.status < 200 || res.status > 299) {
+    const what = res.status >= 300 && res.status < 400 ? ' (a redirect; redirects are not followed)' : '';
+    throw new Error(`check-back answered HTTP ${res.status}${what}: ${text.slice(0, MAX_QUOTED_CHARS)}`);
+  }
+  if (!complete) return `malformed: the answer is longer than ${MAX_ANSWER_BYTES} bytes`;
+  return checkBackAnswerOf(text, kind);
+}
+
+/** Reads at most `max` bytes of the body and cancels the rest, so a huge answer costs nothing. */
+async function readCapped(res: Response, max: number): Promise<{ text: string; complete: boolean }> {
+  if (!res.body) return { text: '', complete: true };
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return { text: Buffer.concat(chunks).toString('utf8'), complete: false };
+    }
+    chunks.push(value);
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), complete: true };
+}
 
 /**
- * The answer as the check-back sent it: a JSON object's `status` when it is a string, else the trimmed
- * text. Never coerced (`{"status":["COMMIT"]}` is not COMMIT): the workflow accepts only an exact
- * COMMIT, ROLLBACK or UNKNOWN and treats anything else as malformed (asked again later).
+ * The one answer grammar: the whole body is exactly one answer word of the kind (`COMMIT`, no
+ * whitespace), or a JSON object whose only key is `status` with such a word. Anything else comes
+ * back as `malformed: ...`, which the workflow records as MALFORMED and asks again later.
  */
-export function checkBackAnswerOf(text: string): string {
+export function checkBackAnswerOf(text: string, kind: HttpCheckBackInput['kind']): string {
+  const words: readonly string[] = ANSWERS[kind];
+  if (words.includes(text)) return text;
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return text.trim().slice(0, MAX_ANSWER_CHARS);
+    return `malformed: ${JSON.stringify(text.slice(0, MAX_QUOTED_CHARS))}`;
   }
-  if (typeof json === 'object' && json !== null && 'status' in json && typeof json.status === 'string')
-    return json.status.slice(0, MAX_ANSWER_CHARS);
-  return text.trim().slice(0, MAX_ANSWER_CHARS);
+  if (
+    typeof json === 'object' &&
+    json !== null &&
+    !Array.isArray(json) &&
+    Object.keys(json).length === 1 &&
+    'status' in json &&
+    typeof json.status === 'string' &&
+    words.includes(json.status)
+  )
+    return json.status;
+  return `malformed: ${JSON.stringify(text.slice(0, MAX_QUOTED_CHARS))}`;
 }

@@ -26,6 +26,7 @@ import { bundleWorkflows } from '../src/worker/workflow-bundle.js';
 import {
   type Ack,
   ackSignal,
+  ackUpdate,
   type CheckBackAnswer,
   type MessageState,
   RELIABLE_MESSAGE_WORKFLOW,
@@ -48,6 +49,7 @@ export const SCENARIOS = [
   'continue-as-new',
   'publish-rejected',
   'no-subscribers',
+  'ack-update-finishes',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -230,6 +232,17 @@ const RUNS: Record<Scenario, (stack: Stack, key: string) => Promise<ReliableMess
     await deleteTopic(stack.rocketmq, topic);
     await c.confirm(key);
     await until(c, key, 'DEAD(REJECTED)', (s) => s.status === 'DEAD' && s.deadReason === 'REJECTED');
+    return c;
+  },
+  async 'ack-update-finishes'(stack, key) {
+    // The HTTP API's ack: an update whose change finishes the message in the same workflow task.
+    const c = await stack.client(`${stack.topic}-ack-update`);
+    await c.send({ key, topic: stack.topic, tag: 'one', body: 'ack-update' });
+    await published(c, key);
+    await c.temporal.workflow
+      .getHandle(workflowIdForKey(key))
+      .executeUpdate(ackUpdate, { args: [{ group: stack.groupA, status: 'CONSUMED', received: true }] });
+    await status(c, key, 'FINISHED');
     return c;
   },
   async 'no-subscribers'(stack, key) {

@@ -107,10 +107,44 @@ const configSchema = z.object({
       /** Without a token the API refuses any host but loopback. */
       host: z.string().min(1).default('127.0.0.1'),
       port: z.coerce.number().int().min(0).max(65535).default(8090),
-      /** Bearer token for the read routes. */
+      /** Bearer token of a reader (read routes); more tokens of any role: `rmsg token create`. */
       readToken: z.string().min(16).optional(),
-      /** Bearer token for every route (writes and reads). */
+      /** Bearer token of an operator (every route). */
       writeToken: z.string().min(16).optional(),
+      /** Write requests per minute per caller (token, or address without one); 0 = no limit. */
+      writeRateLimitPerMinute: z.coerce.number().int().nonnegative().default(0),
+    })
+    .prefault({}),
+  /** Where the service may send HTTP check-backs (link-local and cloud metadata addresses never). */
+  checkBack: z
+    .object({
+      /**
+       * Hosts a check-back URL may name: exact names or addresses, `*.example.com` for subdomains,
+       * `*` for any host. The default allows loopback only (the local stack).
+       */
+      allowedHosts: z
+        .preprocess(
+          (v) =>
+            typeof v === 'string'
+              ? v
+                  .split(',')
+                  .map((h) => h.trim().toLowerCase())
+                  .filter(Boolean)
+              : v,
+          z.array(z.string().min(1)),
+        )
+        .default(['localhost', '127.0.0.1', '[::1]']),
+    })
+    .prefault({}),
+  /**
+   * Encryption of payloads in Temporal (AES-256-GCM), off without keys. `keys` is `id:base64key,...`
+   * (32-byte keys); new payloads are encrypted with `encryptWith` (default: the last key), every
+   * listed key still decrypts, so a rotation adds a key and moves `encryptWith` to it.
+   */
+  codec: z
+    .object({
+      keys: z.string().default(''),
+      encryptWith: z.string().min(1).optional(),
     })
     .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -185,8 +219,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       port: env.RMSG_API_PORT,
       readToken: env.RMSG_API_READ_TOKEN,
       writeToken: env.RMSG_API_WRITE_TOKEN,
+      writeRateLimitPerMinute: env.RMSG_API_WRITE_RATE_LIMIT,
     },
     timingFloorMs: env.RMSG_TIMING_FLOOR_MS,
+    checkBack: { allowedHosts: env.RMSG_CHECK_BACK_HOSTS },
+    codec: { keys: env.RMSG_CODEC_KEYS, encryptWith: env.RMSG_CODEC_ENCRYPT_WITH },
     logLevel: env.RMSG_LOG_LEVEL,
     tracing: { exporter: env.OTEL_TRACES_EXPORTER, serviceName: env.OTEL_SERVICE_NAME },
   };

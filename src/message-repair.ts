@@ -95,11 +95,9 @@ export async function repairMessage(
   }
   const workflowId = workflowIdForKey(key);
   const handle = deps.temporal.workflow.getHandle(workflowId);
-  let memo: Record<string, unknown> | undefined;
   let searchAttributes: Awaited<ReturnType<typeof handle.describe>>['typedSearchAttributes'] | undefined;
   try {
     const described = await handle.describe();
-    memo = described.memo;
     searchAttributes = described.typedSearchAttributes;
     if (described.status.name === 'RUNNING') await handle.terminate(`repair: restarted from its projection`);
   } catch (err) {
@@ -114,7 +112,6 @@ export async function repairMessage(
     // Only a repair starts a run under a key whose earlier run is closed.
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     workflowIdConflictPolicy: 'FAIL',
-    memo,
     typedSearchAttributes: searchAttributes,
   });
   return resume.state;

@@ -82,6 +82,8 @@ export interface ReliableMessageInput {
   message: MessageSpec;
   /** `send` starts already confirmed; `prepare` does not. */
   confirmed: boolean;
+  /** A canonical hash of the spec, so a repeat of the prepare can be told from a key reused by mistake. */
+  specHash?: string;
   /** Per-message overrides of the global timings. */
   timings?: Partial<Timings>;
   /** Set when the workflow continues as new: where the previous run stopped. */
@@ -154,6 +156,8 @@ export interface MessageState {
   tag?: string;
   producerGroup: string;
   status: MessageStatus;
+  /** The spec's hash from the start (absent for messages started before it was kept). */
+  specHash?: string;
   deadReason?: DeadReason;
   cancelReason?: string;
   /** Publications so far (first send plus resends) since the last operator resend. */

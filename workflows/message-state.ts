@@ -23,9 +23,16 @@ export interface Tracked {
   unsynced: MessageEvent[];
 }
 
-export function initialState(message: MessageSpec, timings: Timings, now: number, confirmed: boolean): MessageState {
+export function initialState(
+  message: MessageSpec,
+  timings: Timings,
+  now: number,
+  confirmed: boolean,
+  specHash?: string,
+): MessageState {
   return {
     key: message.key,
+    specHash,
     topic: message.topic,
     tag: message.tag,
     producerGroup: message.producerGroup,

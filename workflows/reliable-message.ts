@@ -106,7 +106,8 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
     tracked ??
     (await (async () => {
       const timings = await retrying(() => local.resolveTimings(input.timings ?? {}));
-      const fresh = { state: M.initialState(input.message, timings, now(), input.confirmed), unsynced: [] };
+      const state = M.initialState(input.message, timings, now(), input.confirmed, input.specHash);
+      const fresh = { state, unsynced: [] };
       M.record(fresh, now(), 'PREPARED', { confirmed: input.confirmed, producerGroup: input.message.producerGroup });
       return fresh;
     })());
@@ -215,17 +216,19 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   ): Promise<M.CheckBackResult> {
     const timeout = s().timings.checkBackTimeoutMs;
     try {
-      const route = await local.findCheckBack({ kind, group });
+      const route = await settled(local.findCheckBack({ kind, group }));
       if (!route) return { answer: 'UNAVAILABLE' };
-      const raw = route.url
-        ? await wf
-            .proxyActivities<Activities>({ startToCloseTimeout: timeout, retry: { maximumAttempts: 1 } })
-            .httpCheckBack({ url: route.url, key: s().key, kind, group })
-        : await wf.scheduleActivity<unknown>(
-            kind === 'producer' ? PRODUCER_CHECK_BACK_ACTIVITY : CONSUMER_CHECK_BACK_ACTIVITY,
-            [s().key],
-            { taskQueue: route.taskQueue, scheduleToCloseTimeout: timeout, retry: { maximumAttempts: 1 } },
-          );
+      const raw = await settled(
+        route.url
+          ? wf
+              .proxyActivities<Activities>({ startToCloseTimeout: timeout, retry: { maximumAttempts: 1 } })
+              .httpCheckBack({ url: route.url, key: s().key, kind, group })
+          : wf.scheduleActivity<unknown>(
+              kind === 'producer' ? PRODUCER_CHECK_BACK_ACTIVITY : CONSUMER_CHECK_BACK_ACTIVITY,
+              [s().key],
+              { taskQueue: route.taskQueue, scheduleToCloseTimeout: timeout, retry: { maximumAttempts: 1 } },
+            ),
+      );
       return typeof raw === 'string' && valid.includes(raw)
         ? { answer: raw }
         : { answer: 'MALFORMED', error: String(raw).slice(0, 200) };
@@ -256,11 +259,11 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   async function retrying<T>(call: () => Promise<T>, onFailure?: (error: string) => Promise<void>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await call();
+        return await settled(call());
       } catch (err) {
         if (isRefusal(err)) throw err;
         await onFailure?.(failureMessage(err));
-        await wf.sleep(Math.min(RETRY_FIRST_MS * 2 ** attempt, RETRY_MAX_MS));
+        await settled(wf.sleep(Math.min(RETRY_FIRST_MS * 2 ** attempt, RETRY_MAX_MS)));
         if (tracked) await continueAsNewIfHistoryIsLong();
       }
     }
@@ -289,10 +292,25 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
         await sync();
         if (timedOut) return false;
         await continueAsNewIfHistoryIsLong();
-        await wf.condition(() => done() || timedOut || projection.needed(t));
+        await wf.condition(() => (done() || timedOut || projection.needed(t)) && wf.allHandlersFinished());
       }
     } finally {
       if (!timedOut) scope.cancel();
+    }
+  }
+
+  /**
+   * Awaits an activity or timer, then lets every update handler finish before the workflow goes on. An
+   * update and a result that land in one activation would otherwise order their commands by promise
+   * depth, which differs between a first run and its replay (interceptors, validators): with this the
+   * update's completion always comes first.
+   */
+  async function settled<T>(step: Promise<T>): Promise<T> {
+    try {
+      return await step;
+    } finally {
+      // Before the state exists an update handler waits for it: nothing to let finish yet.
+      if (tracked) await wf.condition(wf.allHandlersFinished);
     }
   }
 

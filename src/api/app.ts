@@ -3,15 +3,18 @@ import { MAX_KEY_LENGTH } from '../names.js';
 import { authHook } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { ApiError, clientErrorHandler, errorHandler } from './errors.js';
+import { securityHeaders, writeRateLimit } from './hardening.js';
 import { MAX_REQUEST_BYTES } from './limits.js';
 import { openApiDocument } from './openapi.js';
 import { type AnyRoute, mountRoutes, route } from './route.js';
 import { checkBackRoutes } from './routes/check-backs.js';
+import { allowTemporalUiOrigin, codecRoutes } from './routes/codec.js';
 import { messageActionRoutes } from './routes/message-actions.js';
 import { messageRoutes } from './routes/messages.js';
 import { operationRoutes } from './routes/operations.js';
 import { statsRoutes } from './routes/stats.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
+import { tokenRoutes } from './routes/tokens.js';
 
 export type { ApiDeps } from './deps.js';
 
@@ -41,7 +44,10 @@ export function createApi(deps: ApiDeps): FastifyInstance {
       'url',
     );
   });
-  app.addHook('onRequest', authHook(deps.config.api));
+  app.addHook('onRequest', securityHeaders);
+  app.addHook('onRequest', authHook(deps.config.api, deps.prisma));
+  app.addHook('preHandler', writeRateLimit(deps.config.api.writeRateLimitPerMinute));
+  allowTemporalUiOrigin(app, deps.config.temporal.uiUrl);
 
   const routes: AnyRoute[] = [
     ...messageRoutes(deps),
@@ -51,6 +57,8 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     ...checkBackRoutes(deps, 'consumer'),
     ...statsRoutes(deps),
     ...operationRoutes(deps),
+    ...tokenRoutes(deps),
+    ...codecRoutes(deps),
   ];
   let document: Record<string, unknown> | undefined;
   routes.push(

@@ -89,8 +89,11 @@ const FASTIFY_ERRORS: Record<string, (err: FastifyError) => [number, ErrorBody]>
   ],
 };
 
-/** Maps any thrown error to a status and an ErrorBody; unexpected ones are logged and answered 500. */
-export function toHttpError(err: unknown, log: Logger): [number, ErrorBody] {
+/**
+ * Maps any thrown error to a status and an ErrorBody. Unexpected ones are logged with the request id
+ * and answered 500 with that id only: their text may name hosts, tables or SQL.
+ */
+export function toHttpError(err: unknown, log: Logger, requestId: string): [number, ErrorBody] {
   if (err instanceof ValidationError) return [400, { code: err.code, message: err.message, field: err.field }];
   if (err instanceof MessageNotFoundError) return [404, { code: err.code, message: err.message, field: 'key' }];
   if (err instanceof InvalidTransitionError || err instanceof KeyConflictError || err instanceof KeyReusedError)
@@ -104,9 +107,11 @@ export function toHttpError(err: unknown, log: Logger): [number, ErrorBody] {
   if (typeof fe.statusCode === 'number' && fe.statusCode < 500) {
     return [fe.statusCode, { code: 'BAD_REQUEST', field: 'requestBody', message: `request ${fe.message}` }];
   }
-  log.error({ err }, 'API request failed');
-  const message = err instanceof Error ? err.message : String(err);
-  return [500, { code: 'INTERNAL_ERROR', message: `internal error: ${message}` }];
+  log.error({ err, requestId }, 'API request failed');
+  return [
+    500,
+    { code: 'INTERNAL_ERROR', message: `internal error (request ${requestId}); the service log has the cause` },
+  ];
 }
 
 /**
@@ -139,8 +144,8 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
 }
 
 export function errorHandler(log: Logger) {
-  return (err: unknown, _req: FastifyRequest, reply: FastifyReply) => {
-    const [status, body] = toHttpError(err, log);
+  return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const [status, body] = toHttpError(err, log, req.id);
     if (status === 401) void reply.header('www-authenticate', 'Bearer');
     return reply.code(status).send(body);
   };

@@ -1,13 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { type Access, authorize } from './auth.js';
 import { type RequestPart, validationErrorOf } from './errors.js';
-
-/** Who may call a route: anyone, a read token (or the write token), the write token only. */
-export type Access = 'open' | 'read' | 'write';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    access?: Access;
+    access?: Access<never>;
   }
 }
 
@@ -33,7 +31,8 @@ export interface RouteSpec<
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** OpenAPI style: `/v1/messages/{key}`. */
   path: string;
-  access: Access;
+  /** Who may call it besides operators (see auth.ts); checked on the parsed input, before the handler. */
+  access: Access<{ params: Parsed<P>; query: Parsed<Q>; body: Parsed<B> }>;
   tag: string;
   summary: string;
   description?: string;
@@ -75,12 +74,15 @@ export function mountRoutes(app: FastifyInstance, routes: AnyRoute[]): void {
       url: r.path.replace(/\{(\w+)\}/g, ':$1'),
       config: { access: r.access },
       handler: async (req, reply) => {
-        const input = {
-          params: parse(r.params, req.params, 'params'),
-          query: parse(r.query, req.query, 'query'),
-          body: parse(r.body, req.body ?? {}, 'requestBody'),
-        };
-        return r.handler(input, req, reply);
+        let input: Parameters<AnyRoute['handler']>[0] | undefined;
+        const parsed = () =>
+          (input ??= {
+            params: parse(r.params, req.params, 'params'),
+            query: parse(r.query, req.query, 'query'),
+            body: parse(r.body, req.body ?? {}, 'requestBody'),
+          });
+        await authorize(req.principal, r.access, parsed);
+        return r.handler(parsed(), req, reply);
       },
     });
   }

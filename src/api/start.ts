@@ -32,7 +32,7 @@ export function assertSafeBinding(api: Config['api']): void {
 export async function startApi(config: Config, log: Logger): Promise<RunningApi> {
   assertSafeBinding(config.api);
   const prisma = createPrisma(config.databaseUrl, { connectionLimit: 5, tls: config.databaseTls });
-  const temporal = await connectTemporalClient(config.temporal);
+  const temporal = await connectTemporalClient(config.temporal, config.codec);
   const app = createApi({ config, prisma, temporal, log });
   const release = async () => {
     await prisma.$disconnect();

@@ -37,6 +37,10 @@ export class ApiClient {
     return this.request<T>('POST', path, body);
   }
 
+  delete(path: string): Promise<unknown> {
+    return this.request('DELETE', path);
+  }
+
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {

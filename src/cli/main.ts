@@ -21,6 +21,11 @@ Operators (through the HTTP API: RMSG_API_URL, RMSG_API_TOKEN):
   cancel KEY [--reason R] cancel an unconfirmed message
   repair KEY              a stuck message: end its run, start a fresh one from its projection
   stats [--json]          counts by status, topic and consumer group
+  token create --role R [--group G] [--label L]
+                          a token for operator, producer or consumer (of group G), reader;
+                          printed once, only its hash is kept
+  token list              every token (never the tokens themselves)
+  token revoke ID         the token stops working at once
 
 Processes:
   start [--example]       the worker and the HTTP API in one process; --example also runs

@@ -39,6 +39,16 @@ interface MessageView {
   archivedAt?: string | null;
 }
 
+interface TokenView {
+  id: string;
+  role: string;
+  group: string | null;
+  label: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
 type Out = (line: string) => void;
 
 export const OPERATOR_COMMANDS: Record<string, (args: string[], config: Config, out: Out) => Promise<void>> = {
@@ -106,6 +116,7 @@ export const OPERATOR_COMMANDS: Record<string, (args: string[], config: Config, 
       `created   ${m.createdAt}${m.confirmedAt ? `   confirmed ${m.confirmedAt}` : ''}${m.finishedAt ? `   finished ${m.finishedAt}` : ''}`,
     );
     if (m.archivedAt) out(`archived  ${m.archivedAt}`);
+    if (m.body !== undefined) out(`body      ${m.body}`);
     const ui = `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowIdForKey(key))}`;
     out(`temporal  ${ui}`);
     out('\ndeliveries');
@@ -128,6 +139,48 @@ export const OPERATOR_COMMANDS: Record<string, (args: string[], config: Config, 
         ]),
       ),
     );
+  },
+
+  async token(args, config, out) {
+    const [sub, ...rest] = args;
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: {
+        role: { type: 'string' },
+        group: { type: 'string' },
+        label: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      allowPositionals: true,
+    });
+    const api = ApiClient.fromConfig(config);
+    if (sub === 'create') {
+      if (!values.role) throw new UsageError('token create needs --role operator|producer|consumer|reader');
+      const t = await api.post<TokenView & { token: string }>('/v1/tokens', {
+        role: values.role,
+        group: values.group,
+        label: values.label,
+      });
+      if (values.json) return out(JSON.stringify(t, null, 2));
+      out(`token ${t.id} (${t.role}${t.group ? ` of ${t.group}` : ''}) created; it is shown only now:`);
+      return out(t.token);
+    }
+    if (sub === 'list') {
+      const { items } = await api.get<{ items: TokenView[] }>('/v1/tokens');
+      if (values.json) return out(JSON.stringify(items, null, 2));
+      return out(
+        table(
+          ['ID', 'ROLE', 'GROUP', 'LABEL', 'CREATED', 'LAST USED', 'REVOKED'],
+          items.map((t) => [t.id, t.role, t.group, t.label, t.createdAt, t.lastUsedAt, t.revokedAt]),
+        ),
+      );
+    }
+    if (sub === 'revoke') {
+      if (positionals.length !== 1 || !positionals[0]) throw new UsageError('token revoke needs exactly one token ID');
+      await api.delete(`/v1/tokens/${encodeURIComponent(positionals[0])}`);
+      return out(`token ${positionals[0]} revoked`);
+    }
+    throw new UsageError('expected token create|list|revoke');
   },
 
   resend: (args, config, out) => messageAction('resend', args, config, out),

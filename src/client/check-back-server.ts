@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import type { Pool } from 'mysql2/promise';
 import {
   type CheckBackAnswer,
@@ -27,6 +28,7 @@ export type { CheckBackServer };
 export async function serveProducerCheckBack(opts: {
   address: string;
   namespace: string;
+  dataConverter: DataConverter;
   group: string;
   handler: CheckBackHandler | LocalTableCheckBack;
   log: Logger;
@@ -41,6 +43,7 @@ export async function serveProducerCheckBack(opts: {
   return serveCheckBackActivity({
     address: opts.address,
     namespace: opts.namespace,
+    dataConverter: opts.dataConverter,
     taskQueue,
     activityName: PRODUCER_CHECK_BACK_ACTIVITY,
     answer,

@@ -65,13 +65,30 @@ export function resendMessage(temporal: Client, key: string): Promise<MessageSta
 
 /**
  * A consumer group's report, checked by the message before it is recorded: a NotASubscriberError for a group
- * it was not published to. On a closed message (its state is final) it changes nothing.
+ * it was not published to. On a closed message (its state is final) it changes nothing: `accepted` false.
  */
-export function ackMessage(temporal: Client, key: string, ack: Ack): Promise<MessageState> {
-  return updateMessage(temporal, key, 'an ack', (h) => h.executeUpdate(ackUpdate, { args: [ack] }), [
-    'FINISHED',
-    'CANCELLED',
-  ]);
+export async function ackMessage(
+  temporal: Client,
+  key: string,
+  ack: Ack,
+): Promise<{ accepted: boolean; status: MessageState['status'] }> {
+  parseMessageKey(key);
+  try {
+    const state = await temporal.workflow.getHandle(workflowIdForKey(key)).executeUpdate(ackUpdate, { args: [ack] });
+    return { accepted: true, status: state.status };
+  } catch (err) {
+    throwRefusal(key, err);
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    return { accepted: false, status: (await getMessageState(temporal, key)).status };
+  }
+}
+
+/** The workflow's refusal of an update, as the shared error it stands for. */
+function throwRefusal(key: string, err: unknown): void {
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    if (err.cause.type === FailureType.invalidTransition) throw new InvalidTransitionError(key, err.cause.message);
+    if (err.cause.type === FailureType.notASubscriber) throw new NotASubscriberError(key, err.cause.message);
+  }
 }
 
 async function updateMessage(
@@ -86,10 +103,7 @@ async function updateMessage(
   try {
     return await call(handle);
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-      if (err.cause.type === FailureType.invalidTransition) throw new InvalidTransitionError(key, err.cause.message);
-      if (err.cause.type === FailureType.notASubscriber) throw new NotASubscriberError(key, err.cause.message);
-    }
+    throwRefusal(key, err);
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     // Not running: either it never existed, or it closed (FINISHED/CANCELLED) and its state is final.
     const state = await getMessageState(temporal, key);

@@ -4,7 +4,7 @@ import type { MessageSpec, MessageState, Registration, Timings } from '../../wor
 import { logger as defaultLogger, type Logger } from '../logger.js';
 import { parseMessageSpec } from '../message-spec.js';
 import { createTopicCatalog, type TopicCatalog } from '../rocketmq/topic-catalog.js';
-import { connectTemporalClient, sdkEndpoints } from '../temporal/connection.js';
+import { connectTemporalClient, dataConverterOfClient, sdkEndpoints } from '../temporal/connection.js';
 import { registerWithService } from '../temporal/registration.js';
 import {
   type CheckBackHandler,
@@ -53,9 +53,9 @@ export class ReliableMessageClient {
   ) {}
 
   static async connect(opts: ClientOptions): Promise<ReliableMessageClient> {
-    const { address, namespace, serviceTaskQueue, rocketmq } = sdkEndpoints(opts);
+    const { address, namespace, serviceTaskQueue, codec, rocketmq } = sdkEndpoints(opts);
     const log = (opts.log ?? defaultLogger).child({ producerGroup: opts.producerGroup });
-    const temporal = await connectTemporalClient({ address, namespace });
+    const temporal = await connectTemporalClient({ address, namespace }, codec);
     const topics = createTopicCatalog({ namesrv: rocketmq.namesrv, log });
     return new ReliableMessageClient(temporal, serviceTaskQueue, opts.producerGroup, address, log, topics);
   }
@@ -115,6 +115,7 @@ export class ReliableMessageClient {
     const server = await serveProducerCheckBack({
       address: this.address,
       namespace: this.temporal.options.namespace,
+      dataConverter: dataConverterOfClient(this.temporal),
       group,
       handler,
       log: this.log,

@@ -4,6 +4,7 @@ import {
   RELIABLE_MESSAGE_WORKFLOW,
   type ReliableMessageInput,
   SearchAttribute,
+  stateQuery,
   workflowIdForKey,
 } from '../../workflows/definitions.js';
 import { KeyConflictError } from '../errors.js';
@@ -16,9 +17,6 @@ export interface PrepareResult {
   /** False when a message with this key already existed (nothing new was registered). */
   created: boolean;
 }
-
-/** The workflow memo field holding `specHash`, to tell a repeat of a prepare from a key reused by mistake. */
-const SPEC_HASH_MEMO = 'specHash';
 
 /**
  * Starts a message's workflow (prepare, or send when `confirmed`) from a validated spec, once its
@@ -36,8 +34,8 @@ export async function startMessage(
 ): Promise<PrepareResult> {
   const { timings, ...message } = spec;
   const workflowId = workflowIdForKey(message.key);
-  const args: ReliableMessageInput = { message, confirmed, timings };
   const hash = specHash(spec);
+  const args: ReliableMessageInput = { message, confirmed, timings, specHash: hash };
   const topic = await topics.lookup(message.topic);
   try {
     if (topic !== 'unreachable') checkTopicFit(message, topic);
@@ -55,7 +53,6 @@ export async function startMessage(
       // A second start with the key fails (running or closed): one key, one message, ever.
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      memo: { [SPEC_HASH_MEMO]: hash },
       typedSearchAttributes: [
         { key: SearchAttribute.messageKey, value: message.key },
         { key: SearchAttribute.topic, value: message.topic },
@@ -80,7 +77,9 @@ export async function startMessage(
 
 /**
  * The answer for a key whose workflow exists: a repeat (`created: false`) or a KeyConflictError;
- * undefined when there is no workflow.
+ * undefined when there is no workflow. The stored hash comes from the message's state (a query: it
+ * stays in the workflow's encrypted payloads, since a bare hash of a short body could be guessed
+ * from history).
  */
 async function existingMessage(
   temporal: Client,
@@ -88,14 +87,13 @@ async function existingMessage(
   workflowId: string,
   hash: string,
 ): Promise<PrepareResult | undefined> {
-  let memo: Record<string, unknown> | undefined;
+  let stored: string | undefined;
   try {
-    ({ memo } = await temporal.workflow.getHandle(workflowId).describe());
+    stored = (await temporal.workflow.getHandle(workflowId).query(stateQuery)).specHash;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
-  const stored = memo?.[SPEC_HASH_MEMO];
   // Messages started before the hash was kept have none: they cannot be compared, only repeated.
   if (stored !== undefined && stored !== hash) throw new KeyConflictError(key);
   return { key, workflowId, created: false };

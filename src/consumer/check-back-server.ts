@@ -4,6 +4,7 @@ import { CONSUMER_CHECK_BACK_ACTIVITY, consumerCheckBackTaskQueue } from '../../
 import { checkRetention } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
 import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-back-worker.js';
+import { dataConverterOfClient } from '../temporal/connection.js';
 import { registerWithService } from '../temporal/registration.js';
 import { CONSUMED_TABLE, ensureConsumedTable, purgeConsumedMessages, wasConsumed } from './idempotency.js';
 
@@ -29,6 +30,7 @@ export async function serveConsumerCheckBack(opts: {
   return serveCheckBackActivity({
     address: opts.address,
     namespace: opts.client.options.namespace,
+    dataConverter: dataConverterOfClient(opts.client),
     taskQueue,
     activityName: CONSUMER_CHECK_BACK_ACTIVITY,
     answer: (key) => wasConsumed(opts.pool, key, opts.group),

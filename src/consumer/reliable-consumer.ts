@@ -126,7 +126,7 @@ export class ReliableConsumer {
     };
     validate(opts);
     const log = (opts.log ?? defaultLogger).child({ consumerGroup: opts.group, topic: opts.topic });
-    const { address, namespace, serviceTaskQueue, rocketmq } = sdkEndpoints({
+    const { address, namespace, serviceTaskQueue, rocketmq, codec } = sdkEndpoints({
       ...opts,
       taskQueue: opts.serviceTaskQueue,
     });
@@ -134,7 +134,7 @@ export class ReliableConsumer {
 
     // The handler path needs the table from the first message on.
     if (opts.idempotency) await ensureConsumedTable(opts.idempotency.pool);
-    const temporal = await connectTemporalClient({ address, namespace });
+    const temporal = await connectTemporalClient({ address, namespace }, codec);
     let consumer: SimpleConsumer;
     try {
       // Not started yet, but its constructor already runs a timer: from here on, stop() cleans up.

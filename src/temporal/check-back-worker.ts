@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { type PurgeTimer, startPurgeTimer } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
@@ -16,6 +17,8 @@ export interface CheckBackServer {
 export async function serveCheckBackActivity(opts: {
   address: string;
   namespace: string;
+  /** The same payload codec as the service, so both read each other's payloads. */
+  dataConverter: DataConverter;
   taskQueue: string;
   activityName: string;
   answer: (key: string) => Promise<string>;
@@ -29,6 +32,7 @@ export async function serveCheckBackActivity(opts: {
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
+    dataConverter: opts.dataConverter,
     taskQueue: opts.taskQueue,
     interceptors: { activity: tracingActivityInterceptors() },
     activities: {

@@ -1,17 +1,34 @@
 import type { TLSConfig } from '@temporalio/client';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { type Config, definedOnly, loadConfig, readPem } from '../config.js';
 import { tracingClientInterceptors } from '../tracing.js';
+import { dataConverterOf } from './codec.js';
 
 /** Where and how to reach Temporal; settings left out come from the environment (src/config.ts). */
 export type TemporalSettings = Pick<Config['temporal'], 'address'> & Partial<Config['temporal']>;
 
-/** A Temporal client for a server; close it with `client.connection.close()`. */
-export async function connectTemporalClient(temporal: TemporalSettings & Pick<Config['temporal'], 'namespace'>) {
+/**
+ * A Temporal client for a server, with the payload codec when one is configured; close it with
+ * `client.connection.close()`.
+ */
+export async function connectTemporalClient(
+  temporal: TemporalSettings & Pick<Config['temporal'], 'namespace'>,
+  codec: Config['codec'],
+): Promise<Client> {
   const connection = await Connection.connect(temporalConnectionOptions(temporal));
-  return new Client({ connection, namespace: temporal.namespace, interceptors: tracingClientInterceptors() });
+  return new Client({
+    connection,
+    namespace: temporal.namespace,
+    interceptors: tracingClientInterceptors(),
+    dataConverter: dataConverterOf(codec),
+  });
 }
 
+/** The client's payload codecs, for a worker that must read and write the same payloads. */
+export function dataConverterOfClient(client: Client): DataConverter {
+  return { payloadCodecs: [...client.options.loadedDataConverter.payloadCodecs] };
+}
 /**
  * Address, TLS and API key for a Temporal connection (clients and workers alike). TLS is on when
  * asked for or implied by a certificate, a server name or an API key; the local dev server needs none.
@@ -54,9 +71,11 @@ export function sdkEndpoints(
   serviceTaskQueue: string;
   /** RocketMQ's settings (credentials, TLS) with the given endpoints. */
   rocketmq: Config['rocketmq'];
+  codec: Config['codec'];
 } {
   const defaults = loadConfig(env);
   return {
+    codec: defaults.codec,
     address: given.temporal?.address ?? defaults.temporal.address,
     namespace: given.temporal?.namespace ?? defaults.temporal.namespace,
     serviceTaskQueue: given.taskQueue ?? defaults.temporal.taskQueue,

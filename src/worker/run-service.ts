@@ -34,7 +34,7 @@ export async function runService(config: Config, log: Logger): Promise<void> {
 
 /** Creates or updates the `rmsg-housekeeping` Schedule; a bad cron fails the start, not 3 a.m. */
 async function ensureHousekeepingSchedule(config: Config, log: Logger): Promise<void> {
-  const client = await connectTemporalClient(config.temporal);
+  const client = await connectTemporalClient(config.temporal, config.codec);
   try {
     const { scheduleId, created } = await ensureSchedules(client, config);
     log.info({ scheduleId, created, ...config.housekeeping }, 'housekeeping schedule ready');

@@ -4,6 +4,7 @@ import { type Config, definedOnly } from '../config.js';
 import { createPrisma } from '../db/prisma.js';
 import type { Logger } from '../logger.js';
 import { createRocketmqPublisher } from '../rocketmq/publisher.js';
+import { dataConverterOf } from '../temporal/codec.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
 import { tracingActivityInterceptors, tracingWorkflowSinks } from '../tracing.js';
@@ -40,6 +41,7 @@ export async function createServiceWorker(
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle,
+    dataConverter: dataConverterOf(config.codec),
     activities: (opts.wrapActivities ?? ((a) => a))(createActivities({ prisma, publisher, config, log })),
     interceptors: { activity: tracingActivityInterceptors() },
     sinks: tracingWorkflowSinks(),

@@ -185,7 +185,7 @@ describe('errors, auth', () => {
     expect(wrong.body.message).toBe('authorization token is not valid');
     const writeWithRead = await api.call('POST', '/v1/messages', { token: READ_TOKEN, body: spec() });
     expect(writeWithRead.status).toBe(403);
-    expect(writeWithRead.body).toMatchObject({ code: 'FORBIDDEN', field: 'authorization' });
+    expect(writeWithRead.body).toMatchObject({ code: 'PRODUCER_RIGHT_REQUIRED', field: 'authorization' });
     const putWithRead = await api.call('PUT', `/v1/producers/${producerGroup}`, { token: READ_TOKEN, body: {} });
     expect(putWithRead.status).toBe(403);
     expect((await api.call('GET', '/v1/messages?limit=1', { token: READ_TOKEN })).status).toBe(200);

@@ -37,14 +37,17 @@ export interface ApiHarness {
 }
 
 /** The real service worker plus the API over it, with both tokens configured. */
-export async function startApiHarness(timings: Partial<Timings> = {}): Promise<ApiHarness> {
-  const service = await startTestService(timings);
+export async function startApiHarness(
+  timings: Partial<Timings> = {},
+  overrides: Partial<Config> = {},
+): Promise<ApiHarness> {
+  const service = await startTestService(timings, { config: overrides });
   const config: Config = {
     ...service.config,
-    api: { host: '127.0.0.1', port: 0, readToken: READ_TOKEN, writeToken: WRITE_TOKEN },
+    api: { ...service.config.api, host: '127.0.0.1', port: 0, readToken: READ_TOKEN, writeToken: WRITE_TOKEN },
   };
   const prisma = createPrisma(config.databaseUrl, { connectionLimit: 3 });
-  const temporal = await connectTemporalClient(config.temporal);
+  const temporal = await connectTemporalClient(config.temporal, config.codec);
   const app = createApi({ config, prisma, temporal, log: testLogger });
   await app.ready();
   return {

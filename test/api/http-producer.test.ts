@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyCheckBack } from '../../src/check-back-signature.js';
 import { eventually } from '../helpers/service.js';
 import { freshTopic, uniqueId } from '../helpers/stack.js';
 import { TopicProbe } from '../helpers/topic-probe.js';
@@ -13,38 +14,70 @@ import { type ApiHarness, enc, READ_TOKEN, startApiHarness } from './harness.js'
 interface CheckBackServer {
   url: string;
   asked: { key: string; group: string; kind: string }[];
-  answers: Map<string, { status: number; body: string } | 'hang'>;
+  answers: Map<string, { status: number; body: string; headers?: Record<string, string> } | 'hang' | 'huge'>;
+  /** Paths asked that are not the check-back itself (where a redirect pointed). */
+  strayPaths: string[];
+  /** Whether each call verified against the secret the service made at registration. */
+  verified: boolean[];
+  secret?: string;
   close(): Promise<void>;
 }
 
 async function startCheckBackServer(): Promise<CheckBackServer> {
   const asked: CheckBackServer['asked'] = [];
   const answers: CheckBackServer['answers'] = new Map();
+  const strayPaths: string[] = [];
+  const verified: boolean[] = [];
+  const self: Partial<CheckBackServer> = {};
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => {
       raw += c;
     });
     req.on('end', () => {
+      if (req.url !== '/check-back') {
+        strayPaths.push(req.url ?? '');
+        return res.end('COMMIT');
+      }
+      const secret = self.secret ?? '';
+      verified.push(
+        verifyCheckBack(secret, { method: req.method ?? '', path: req.url, body: raw, headers: req.headers }),
+      );
       const q = JSON.parse(raw) as CheckBackServer['asked'][number];
       asked.push(q);
       const answer = answers.get(q.key) ?? { status: 200, body: 'UNKNOWN' };
       if (answer === 'hang') return; // never answers; the service's timeout must end the call
-      res.writeHead(answer.status, { 'content-type': 'text/plain' }).end(answer.body);
+      if (answer === 'huge') {
+        res.on('error', () => {});
+        res.write('COMMIT');
+        const pad = Buffer.alloc(1024 * 1024, ' ');
+        let sent = 0;
+        const pump = () => {
+          while (sent < 10) {
+            sent += 1;
+            if (!res.write(pad)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        return pump();
+      }
+      res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers }).end(answer.body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  return Object.assign(self, {
     url: `http://127.0.0.1:${port}/check-back`,
     asked,
     answers,
+    strayPaths,
+    verified,
     close: () =>
-      new Promise((resolve) => {
+      new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
-  };
+  });
 }
 
 let api: ApiHarness;
@@ -67,6 +100,7 @@ beforeAll(async () => {
   probe = await TopicProbe.start(topic);
   const producer = await api.call('PUT', `/v1/producers/${producerGroup}`, { body: { checkBackUrl: checkBack.url } });
   expect(producer.status).toBe(201);
+  checkBack.secret = producer.body.checkBackSecret;
   const sub = await api.call('PUT', `/v1/subscriptions/${topic}/${subscriber}`, { body: { tagExpression: 'paid' } });
   expect(sub.status).toBe(201);
 });
@@ -168,6 +202,37 @@ describe('a producer and a consumer over HTTP only', () => {
     await api.call('POST', `/v1/messages/${enc(key)}/cancel`, { body: { reason: 'test done' } });
   });
 
+  it('only the strict grammar commits: near-COMMITs, 10 MB answers and redirects to a COMMIT never do', async () => {
+    const cases = {
+      trailingSpace: { status: 200, body: 'COMMIT ' },
+      extraKey: { status: 200, body: '{"status":"COMMIT","x":1}' },
+      huge: 'huge' as const,
+      redirect: { status: 302, body: '', headers: { location: checkBack.url.replace('/check-back', '/elsewhere') } },
+    };
+    const keys = Object.fromEntries(Object.keys(cases).map((name) => [name, uniqueId(name)]));
+    for (const [name, answer] of Object.entries(cases)) {
+      checkBack.answers.set(keys[name] as string, answer);
+      await api.call('POST', '/v1/messages', { body: { key: keys[name], topic, body: 'x', producerGroup } });
+    }
+    for (const [name, key] of Object.entries(keys)) {
+      const m = await eventually(
+        async () => {
+          const m = await messageOf(key);
+          return m?.events && checkBackAnswers(m).length >= 1 && m;
+        },
+        20_000,
+        `a check-back of ${name}`,
+      );
+      expect(m.status, name).toBe('WAITING_CONFIRM');
+      expect(m.sendCount, name).toBe(0);
+      expect(checkBackAnswers(m)[0], name).toBe(name === 'redirect' ? 'ERROR' : 'MALFORMED');
+      await api.call('POST', `/v1/messages/${enc(key)}/cancel`, { body: { reason: 'test done' } });
+    }
+    expect(checkBack.strayPaths).toEqual([]); // the redirect was never followed
+    expect(checkBack.verified.length).toBeGreaterThanOrEqual(Object.keys(cases).length);
+    expect(checkBack.verified.every(Boolean)).toBe(true); // every call was signed with the group's secret
+  });
+
   it('a check-back that never answers times out (ERROR) and is asked again; ROLLBACK then cancels', async () => {
     const key = uniqueId('hang');
     checkBack.answers.set(key, 'hang');
@@ -183,7 +248,7 @@ describe('a producer and a consumer over HTTP only', () => {
       'a timed-out check-back',
     );
     expect(timedOut.status).toBe('WAITING_CONFIRM');
-    checkBack.answers.set(key, { status: 200, body: 'ROLLBACK\n' });
+    checkBack.answers.set(key, { status: 200, body: 'ROLLBACK' });
     const cancelled = await eventually(
       async () => {
         const m = await messageOf(key);

@@ -12,8 +12,14 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 describe('the API process', () => {
   it('reads RMSG_API_* from the environment and refuses short tokens', () => {
     const config = loadConfig({ RMSG_API_HOST: '0.0.0.0', RMSG_API_PORT: '9000', RMSG_API_READ_TOKEN: 'r'.repeat(16) });
-    expect(config.api).toEqual({ host: '0.0.0.0', port: 9000, readToken: 'r'.repeat(16) });
-    expect(loadConfig({}).api).toEqual({ host: '127.0.0.1', port: 8090 });
+    expect(config.api).toEqual({ host: '0.0.0.0', port: 9000, readToken: 'r'.repeat(16), writeRateLimitPerMinute: 0 });
+    expect(loadConfig({}).api).toEqual({ host: '127.0.0.1', port: 8090, writeRateLimitPerMinute: 0 });
+    expect(loadConfig({ RMSG_API_WRITE_RATE_LIMIT: '120' }).api.writeRateLimitPerMinute).toBe(120);
+    expect(loadConfig({}).checkBack.allowedHosts).toEqual(['localhost', '127.0.0.1', '[::1]']);
+    expect(loadConfig({ RMSG_CHECK_BACK_HOSTS: ' Orders.Internal, *.svc ' }).checkBack.allowedHosts).toEqual([
+      'orders.internal',
+      '*.svc',
+    ]);
     expect(() => loadConfig({ RMSG_API_WRITE_TOKEN: 'short' })).toThrow(/api\.writeToken/);
   });
 

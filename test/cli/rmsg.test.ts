@@ -130,4 +130,49 @@ describe('rmsg (the real binary, against the running API)', () => {
     expect((await rmsg(['resend', 'x'], READ_TOKEN)).code).toBe(5);
     expect((await rmsg(['nonsense'])).code).toBe(2);
   });
+
+  it('token create|list|revoke: a producer token is shown once, acts only for its group, and stops when revoked', async () => {
+    const group = uniqueId('cli-shop');
+    const created = await rmsg(['token', 'create', '--role', 'producer', '--group', group, '--label', 'cli test']);
+    expect(created.code).toBe(0);
+    const [line, token] = created.stdout.trim().split('\n');
+    expect(line).toMatch(
+      new RegExp(`^token (tok_[0-9a-f]{16}) \\(producer of ${group}\\) created; it is shown only now:$`),
+    );
+    const id = line?.split(' ')[1] as string;
+    expect(token).toMatch(/^rmsg_[\w-]{43}$/);
+
+    const list = await rmsg(['token', 'list']);
+    expect(list.stdout).toMatch(new RegExp(`${id}\\s+producer\\s+${group}\\s+cli test`));
+    expect(list.stdout).not.toContain(token);
+
+    // Its own message it may read; another group's, and operator work, not.
+    const own = uniqueId('cli-own');
+    await api.call('POST', '/v1/messages', { body: { key: own, topic, body: '{}', producerGroup: group } });
+    await eventually(
+      async () => (await api.prisma.message.findUnique({ where: { key: own } })) ?? undefined,
+      10_000,
+      'own',
+    );
+    expect((await rmsg(['show', own], token)).code).toBe(0);
+    const foreign = uniqueId('cli-foreign');
+    await client.prepare({ key: foreign, topic, body: '{}' });
+    await eventually(
+      async () => (await api.prisma.message.findUnique({ where: { key: foreign } })) ?? undefined,
+      10_000,
+      'foreign',
+    );
+    const refused = await rmsg(['show', foreign], token);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toMatch(/PRODUCER_RIGHT_REQUIRED/);
+    expect((await rmsg(['token', 'list'], token)).stderr).toMatch(/OPERATOR_RIGHT_REQUIRED/);
+
+    expect(await rmsg(['token', 'revoke', id])).toMatchObject({ code: 0, stdout: `token ${id} revoked\n` });
+    const after = await rmsg(['show', own], token);
+    expect(after.code).toBe(5);
+    expect(after.stderr).toMatch(/UNAUTHORIZED/);
+    expect((await rmsg(['token', 'create', '--role', 'consumer'])).stderr).toMatch(
+      /group is required for a consumer token/,
+    );
+  });
 });

@@ -41,9 +41,16 @@ export interface TestService {
  */
 export async function startTestService(
   timings: Partial<Timings> = {},
-  wrapActivities?: (activities: Activities) => Activities,
+  opts: {
+    /** Wraps the worker's activities (fault injection). */
+    wrapActivities?: (activities: Activities) => Activities;
+    /** Service settings on top of the local stack's. */
+    config?: Partial<Config>;
+  } = {},
 ): Promise<TestService> {
+  const { wrapActivities, config: overrides = {} } = opts;
   const config = loadConfig(process.env, {
+    ...overrides,
     temporal: { ...loadConfig().temporal, taskQueue: uniqueId('rmsg-test') },
     timings: { ...FAST_TIMINGS, ...timings },
     timingFloorMs: 1,

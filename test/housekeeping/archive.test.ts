@@ -69,7 +69,7 @@ function housekeeping(input: HousekeepingInput): Promise<HousekeepingResult> {
 beforeAll(async () => {
   await applyMigrations(testConfig.databaseUrl);
   service = await startTestService();
-  client = await connectTemporalClient(testConfig.temporal);
+  client = await connectTemporalClient(testConfig.temporal, testConfig.codec);
   await insertMessage('finished-old', 'FINISHED', 8, true);
   await insertMessage('cancelled-old', 'CANCELLED', 9);
   await insertMessage('finished-older', 'FINISHED', 10);

@@ -15,7 +15,7 @@ let handle: ScheduleHandle;
 
 beforeAll(async () => {
   service = await startTestService();
-  client = await connectTemporalClient(testConfig.temporal);
+  client = await connectTemporalClient(testConfig.temporal, testConfig.codec);
   handle = client.schedule.getHandle(scheduleId);
 });
 

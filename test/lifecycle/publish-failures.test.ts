@@ -42,7 +42,7 @@ const stateOf = (key: string, ok: (s: MessageState) => boolean, what: string, ti
   );
 
 beforeAll(async () => {
-  service = await startTestService({}, flakyBroker);
+  service = await startTestService({}, { wrapActivities: flakyBroker });
   client = await connectTestClient(service.config);
 });
 

@@ -35,7 +35,7 @@ function stallFirstProjectionWrite(activities: Activities): Activities {
 }
 
 beforeAll(async () => {
-  service = await startTestService({}, stallFirstProjectionWrite);
+  service = await startTestService({}, { wrapActivities: stallFirstProjectionWrite });
   client = await connectTestClient(service.config);
   topic = await freshTopic('stall');
   await client.register({ kind: 'subscription', topic, tagExpression: '*', consumerGroup: group });

@@ -60,7 +60,7 @@ describe('/healthz with a name server that answers garbage', () => {
     const p = await peer(frameOf('<html>'));
     closers.push(p.close);
     const prisma = createPrisma(testConfig.databaseUrl, { connectionLimit: 1 });
-    const temporal = await connectTemporalClient(testConfig.temporal);
+    const temporal = await connectTemporalClient(testConfig.temporal, testConfig.codec);
     try {
       const config = { ...testConfig, rocketmq: { ...testConfig.rocketmq, namesrv: p.address } };
       const checks = await checkHealth({ config, prisma, temporal });

@@ -1,17 +1,33 @@
+import type { FastifyRequest } from 'fastify';
+import { newCheckBackSecret } from '../../check-back-signature.js';
+import { checkBackUrlProblem, redactedUrl } from '../../check-back-url.js';
 import type { Consumer, PrismaClient, Producer } from '../../db/prisma.js';
+import { ValidationError } from '../../errors.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { type AnyRoute, route } from '../route.js';
-import { errors, notFound, writeErrors } from '../schemas/common.js';
+import { errors, notFound } from '../schemas/common.js';
 import { checkBackBody, checkBackView, groupParams, listOf } from '../schemas/registrations.js';
 
 type Kind = 'producer' | 'consumer';
 type Row = Producer | Consumer;
-type Fields = { checkBackUrl?: string | null };
+type Fields = { checkBackUrl?: string | null; checkBackSecret?: string | null };
 
-const view = (r: Row) => ({
-  group: 'producerGroup' in r ? r.producerGroup : r.consumerGroup,
-  checkBackUrl: r.checkBackUrl,
+const groupOf = (r: Row) => ('producerGroup' in r ? r.producerGroup : r.consumerGroup);
+
+/**
+ * A registration as a caller may see it: never the secret, and the full URL only for operators and
+ * the group itself (it may carry internal paths or tokens); others see its scheme and host.
+ */
+const view = (kind: Kind, r: Row, req: FastifyRequest) => {
+  const p = req.principal;
+  const own = p?.role === 'operator' || (p?.role === kind && p.group === groupOf(r));
+  return viewOf(r, own);
+};
+const viewOf = (r: Row, fullUrl: boolean) => ({
+  group: groupOf(r),
+  checkBackUrl: r.checkBackUrl && !fullUrl ? redactedUrl(r.checkBackUrl) : r.checkBackUrl,
+  signed: r.checkBackSecret !== null,
   checkBackTaskQueue: r.checkBackTaskQueue,
   ...('lastSeenAt' in r ? { lastSeenAt: r.lastSeenAt?.toISOString() ?? null } : {}),
   createdAt: r.createdAt.toISOString(),
@@ -50,8 +66,9 @@ function store(prisma: PrismaClient, kind: Kind) {
  * Producers and consumers with their check-back: an HTTP URL (any language) or the task queue their
  * SDK serves it on. `/v1/producers` and `/v1/consumers` work alike.
  */
-export function checkBackRoutes({ prisma }: ApiDeps, kind: Kind): AnyRoute[] {
+export function checkBackRoutes({ prisma, config }: ApiDeps, kind: Kind): AnyRoute[] {
   const rows = store(prisma, kind);
+  const ownGroup = ({ params }: { params: { group: string } }) => params.group;
   const base = `/v1/${kind}s`;
   const tag = `${kind}s`;
   const missing = (group: string) =>
@@ -68,51 +85,59 @@ export function checkBackRoutes({ prisma }: ApiDeps, kind: Kind): AnyRoute[] {
       tag,
       summary: `Registered ${kind} groups`,
       responses: { 200: { description: 'All of them', schema: listOf(checkBackView) }, ...errors },
-      handler: async () => ({ items: (await rows.list()).map(view) }),
+      handler: async (_input, req) => ({ items: (await rows.list()).map((r) => view(kind, r, req)) }),
     }),
     route({
       method: 'GET',
       path: `${base}/{group}`,
-      access: 'read',
+      access: kind === 'producer' ? { read: true, producer: ownGroup } : { read: true, consumer: ownGroup },
       tag,
       summary: `A ${kind} group`,
       params: groupParams,
       responses: { 200: { description: `The ${kind}`, schema: checkBackView }, ...errors, ...notFound },
-      handler: async ({ params }) => {
+      handler: async ({ params }, req) => {
         const row = await rows.get(params.group);
         if (!row) throw missing(params.group);
-        return view(row);
+        return view(kind, row, req);
       },
     }),
     route({
       method: 'PUT',
       path: `${base}/{group}`,
-      access: 'write',
+      access: kind === 'producer' ? { producer: ownGroup } : { consumer: ownGroup },
       tag,
       summary: `Register a ${kind} group and its HTTP check-back URL`,
-      description: `The service POSTs {key, group, kind} to the URL to ask ${asked}.`,
+      description:
+        `The service POSTs {key, group, kind} to the URL to ask ${asked}, signed with the group's ` +
+        'checkBackSecret (see the README). Without a secret one is made and answered once, here.',
       params: groupParams,
       body: checkBackBody,
       responses: {
         201: { description: 'Registered', schema: checkBackView },
         200: { description: 'Updated', schema: checkBackView },
-        ...writeErrors,
+        ...errors,
       },
       handler: async ({ params, body }, _req, reply) => {
+        if (body.checkBackUrl) {
+          const problem = checkBackUrlProblem(body.checkBackUrl, config.checkBack.allowedHosts);
+          if (problem) throw new ValidationError('checkBackUrl', problem);
+        }
         const existed = await rows.get(params.group);
-        const row = await rows.upsert(params.group, body);
+        const made = body.checkBackUrl && !body.checkBackSecret && !existed?.checkBackSecret;
+        const fields = made ? { ...body, checkBackSecret: newCheckBackSecret() } : body;
+        const row = await rows.upsert(params.group, fields);
         reply.code(existed ? 200 : 201);
-        return view(row);
+        return { ...viewOf(row, true), ...(made ? { checkBackSecret: fields.checkBackSecret } : {}) };
       },
     }),
     route({
       method: 'DELETE',
       path: `${base}/{group}`,
-      access: 'write',
+      access: kind === 'producer' ? { producer: ownGroup } : { consumer: ownGroup },
       tag,
       summary: `Forget a ${kind} group and its check-back`,
       params: groupParams,
-      responses: { 204: { description: 'Removed' }, ...writeErrors, ...notFound },
+      responses: { 204: { description: 'Removed' }, ...errors, ...notFound },
       handler: async ({ params }, _req, reply) => {
         const { count } = await rows.remove(params.group);
         if (count === 0) throw missing(params.group);

@@ -5,9 +5,10 @@ import type { MessageSpecInput } from '../../message-spec.js';
 import { createTopicCatalog } from '../../rocketmq/topic-catalog.js';
 import type { ApiDeps } from '../deps.js';
 import { listMessages } from '../message-list.js';
+import { existingMessageOwner, messageOwner } from '../message-owner.js';
 import { archivedDetail, messageDetail } from '../message-view.js';
 import { type AnyRoute, route } from '../route.js';
-import { errors, keyParams, notFound, writeErrors } from '../schemas/common.js';
+import { errors, keyParams, notFound } from '../schemas/common.js';
 import {
   createMessageBody,
   createMessageResponse,
@@ -18,6 +19,7 @@ import {
 
 /** Prepare or send a message, read one, list them. */
 export function messageRoutes({ temporal, prisma, config, log }: ApiDeps): AnyRoute[] {
+  const owner = messageOwner({ prisma, temporal });
   const topics = createTopicCatalog({ namesrv: config.rocketmq.namesrv, log });
 
   /**
@@ -40,7 +42,8 @@ export function messageRoutes({ temporal, prisma, config, log }: ApiDeps): AnyRo
     route({
       method: 'POST',
       path: '/v1/messages',
-      access: 'write',
+      // A producer sends as its own group, and never touches another group's message by its key.
+      access: { producer: async ({ body }) => (await owner(body.key)) ?? body.producerGroup },
       tag: 'messages',
       summary: 'Prepare a message (or send it with confirm: true)',
       description:
@@ -51,7 +54,7 @@ export function messageRoutes({ temporal, prisma, config, log }: ApiDeps): AnyRo
       responses: {
         201: { description: 'Registered', schema: createMessageResponse },
         200: { description: 'A message with this key already existed', schema: createMessageResponse },
-        ...writeErrors,
+        ...errors,
         409: {
           description:
             'The key is used by a message with other content (KEY_CONFLICT) or used before and gone ' +
@@ -78,7 +81,7 @@ export function messageRoutes({ temporal, prisma, config, log }: ApiDeps): AnyRo
     route({
       method: 'GET',
       path: '/v1/messages/{key}',
-      access: 'read',
+      access: { read: true, producer: existingMessageOwner({ prisma, temporal }) },
       tag: 'messages',
       summary: 'A message with its deliveries and events (from the archive once housekept)',
       params: keyParams,

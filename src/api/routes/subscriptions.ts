@@ -2,7 +2,7 @@ import type { Subscription } from '../../db/prisma.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { type AnyRoute, route } from '../route.js';
-import { errors, notFound, writeErrors } from '../schemas/common.js';
+import { errors, notFound } from '../schemas/common.js';
 import {
   listOf,
   subscriptionBody,
@@ -47,7 +47,7 @@ export function subscriptionRoutes({ prisma }: ApiDeps): AnyRoute[] {
     route({
       method: 'GET',
       path: '/v1/subscriptions/{topic}/{group}',
-      access: 'read',
+      access: { read: true, consumer: ({ params }) => params.group },
       tag: 'subscriptions',
       summary: "A group's subscription to a topic",
       params: subscriptionParams,
@@ -61,7 +61,7 @@ export function subscriptionRoutes({ prisma }: ApiDeps): AnyRoute[] {
     route({
       method: 'PUT',
       path: '/v1/subscriptions/{topic}/{group}',
-      access: 'write',
+      access: { consumer: ({ params }) => params.group },
       tag: 'subscriptions',
       summary: 'Create or replace a subscription; messages confirmed from now on count the group',
       params: subscriptionParams,
@@ -69,7 +69,7 @@ export function subscriptionRoutes({ prisma }: ApiDeps): AnyRoute[] {
       responses: {
         201: { description: 'Created', schema: subscriptionView },
         200: { description: 'Replaced', schema: subscriptionView },
-        ...writeErrors,
+        ...errors,
       },
       handler: async ({ params, body }, _req, reply) => {
         const existed = await prisma.subscription.findUnique({ where: where(params.topic, params.group) });
@@ -85,11 +85,11 @@ export function subscriptionRoutes({ prisma }: ApiDeps): AnyRoute[] {
     route({
       method: 'DELETE',
       path: '/v1/subscriptions/{topic}/{group}',
-      access: 'write',
+      access: { consumer: ({ params }) => params.group },
       tag: 'subscriptions',
       summary: 'Remove a subscription (messages already confirmed keep their subscribers)',
       params: subscriptionParams,
-      responses: { 204: { description: 'Removed' }, ...writeErrors, ...notFound },
+      responses: { 204: { description: 'Removed' }, ...errors, ...notFound },
       handler: async ({ params }, _req, reply) => {
         const { count } = await prisma.subscription.deleteMany({
           where: { topic: params.topic, consumerGroup: params.group },

@@ -19,9 +19,9 @@ export const isoDateOrNull = isoDate.nullable();
 export const errors = {
   400: { description: 'Invalid input; `field` names it', schema: errorSchema },
   401: { description: 'Missing or invalid bearer token', schema: errorSchema },
-};
-export const writeErrors = {
-  ...errors,
-  403: { description: 'The read token cannot call a write route', schema: errorSchema },
+  403: {
+    description: 'The token lacks the right; the code names it (e.g. PRODUCER_RIGHT_REQUIRED)',
+    schema: errorSchema,
+  },
 };
 export const notFound = { 404: { description: 'No such message or registration', schema: errorSchema } };
