@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Config } from '../src/config.js';
 import type { PrismaClient } from '../src/db/prisma.js';
 import type { Logger } from '../src/logger.js';
@@ -9,4 +10,6 @@ export interface ActivityDeps {
   publisher: MessagePublisher;
   config: Config;
   log: Logger;
+  /** For the operator activities (redrive, audit), which act on other workflows. */
+  temporal: Client;
 }

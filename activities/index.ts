@@ -1,11 +1,13 @@
 import { DependencyGate } from '../src/dependency-gate.js';
 import { resolveTimings } from '../src/timings.js';
 import type { Timings } from '../workflows/definitions.js';
+import { createAuditActivities } from './audit.js';
 import { createCheckBackActivities } from './check-back.js';
 import type { ActivityDeps } from './deps.js';
 import { createHousekeepingActivities } from './housekeeping.js';
 import { createProjectionActivities } from './projection.js';
 import { createPublishActivities } from './publish.js';
+import { createRedriveActivities } from './redrive.js';
 import { createRegistrationActivities } from './registration.js';
 import { createSubscriberActivities } from './subscribers.js';
 
@@ -23,6 +25,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createCheckBackActivities({ ...deps, mysql }),
     ...createRegistrationActivities(deps),
     ...createHousekeepingActivities(deps),
+    ...createRedriveActivities(deps),
+    ...createAuditActivities(deps),
     /** The message's timings: the global defaults with its own overrides on top. */
     async resolveTimings(overrides: Partial<Timings>): Promise<Timings> {
       return resolveTimings(deps.config.timings, overrides, deps.config.timingFloorMs);

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { PrismaClient } from '../src/db/prisma.js';
+import type { Prisma, PrismaClient } from '../src/db/prisma.js';
 import type { DependencyGate } from '../src/dependency-gate.js';
 import { observeEvents } from '../src/metrics.js';
 import type { DeliveryState, MessageEvent, MessageSpec, MessageState } from '../workflows/definitions.js';
@@ -58,20 +58,7 @@ export function createProjectionActivities({
 }: Pick<ActivityDeps, 'prisma'> & { mysql: DependencyGate }) {
   return {
     async syncProjection({ state, deliveries, events, message }: SyncProjectionInput): Promise<void> {
-      const row = {
-        status: state.status,
-        deadReason: state.deadReason ?? null,
-        cancelReason: state.cancelReason ?? null,
-        sendCount: state.sendCount,
-        checkBackCount: state.checkBackCount,
-        lastError: state.lastError ?? null,
-        version: state.version,
-        confirmedAt: date(state.confirmedAt),
-        publishedAt: date(state.publishedAt),
-        finishedAt: date(state.finishedAt),
-        cancelledAt: date(state.cancelledAt),
-        deadAt: date(state.deadAt),
-      };
+      const row = messageRowOf(state);
       const inserted = await mysql.call(
         () =>
           prisma.$transaction(async (tx) => {
@@ -82,22 +69,7 @@ export function createProjectionActivities({
               : true;
             if (message) await refuseReusedKey(tx, state, exists === true ? null : exists);
             if (message && !exists) {
-              await tx.message.create({
-                data: {
-                  ...row,
-                  key: message.key,
-                  topic: message.topic,
-                  tag: message.tag ?? null,
-                  body: message.body,
-                  properties: message.properties ?? undefined,
-                  producerGroup: message.producerGroup,
-                  orderKey: message.orderKey ?? null,
-                  delayMs: message.delayMs ?? null,
-                  options: { ...state.timings },
-                  workflowId: workflowIdForKey(message.key),
-                  createdAt: new Date(state.createdAt),
-                },
-              });
+              await tx.message.create({ data: newMessageRowOf(state, message) });
             } else {
               const updated = await tx.message.updateMany({
                 where: { key: state.key, version: { lt: state.version } },
@@ -105,23 +77,7 @@ export function createProjectionActivities({
               });
               if (updated.count === 0) return 0; // this version (or a newer one) is already stored
             }
-            for (const d of deliveries) {
-              const fields = {
-                status: d.status,
-                sendCount: d.sendCount,
-                receiveCount: d.receiveCount,
-                lastError: d.lastError ?? null,
-                lastSentAt: date(d.lastSentAt),
-                receivedAt: date(d.receivedAt),
-                consumedAt: date(d.consumedAt),
-                deadAt: d.status === 'DEAD' ? date(state.deadAt) : null,
-              };
-              await tx.delivery.upsert({
-                where: { messageKey_consumerGroup: { messageKey: state.key, consumerGroup: d.group } },
-                create: { messageKey: state.key, consumerGroup: d.group, ...fields },
-                update: fields,
-              });
-            }
+            for (const d of deliveries) await upsertDelivery(tx, state, d);
             if (events.length > 0) {
               const { count } = await tx.messageEvent.createMany({
                 data: events.map((e) => ({
@@ -146,4 +102,94 @@ export function createProjectionActivities({
       if (inserted > 0 && inserted === events.length) observeEvents(state, events);
     },
   };
+}
+
+/** The message row's fields that follow the workflow's state. */
+function messageRowOf(state: MessageState) {
+  return {
+    status: state.status,
+    deadReason: state.deadReason ?? null,
+    cancelReason: state.cancelReason ?? null,
+    sendCount: state.sendCount,
+    checkBackCount: state.checkBackCount,
+    lastError: state.lastError ?? null,
+    version: state.version,
+    confirmedAt: date(state.confirmedAt),
+    publishedAt: date(state.publishedAt),
+    finishedAt: date(state.finishedAt),
+    cancelledAt: date(state.cancelledAt),
+    deadAt: date(state.deadAt),
+  };
+}
+
+function newMessageRowOf(state: MessageState, message: MessageSpec): Prisma.MessageCreateInput {
+  return {
+    ...messageRowOf(state),
+    key: message.key,
+    topic: message.topic,
+    tag: message.tag ?? null,
+    body: message.body,
+    properties: message.properties ?? undefined,
+    producerGroup: message.producerGroup,
+    orderKey: message.orderKey ?? null,
+    delayMs: message.delayMs ?? null,
+    options: { ...state.timings },
+    workflowId: workflowIdForKey(message.key),
+    createdAt: new Date(state.createdAt),
+  };
+}
+
+async function upsertDelivery(tx: Prisma.TransactionClient, state: MessageState, d: DeliveryState): Promise<void> {
+  const fields = {
+    status: d.status,
+    sendCount: d.sendCount,
+    receiveCount: d.receiveCount,
+    lastError: d.lastError ?? null,
+    lastSentAt: date(d.lastSentAt),
+    receivedAt: date(d.receivedAt),
+    consumedAt: date(d.consumedAt),
+    deadAt: d.status === 'DEAD' ? date(state.deadAt) : null,
+  };
+  await tx.delivery.upsert({
+    where: { messageKey_consumerGroup: { messageKey: state.key, consumerGroup: d.group } },
+    create: { messageKey: state.key, consumerGroup: d.group, ...fields },
+    update: fields,
+  });
+}
+
+export type ResyncOutcome = 'updated' | 'created' | 'unchanged' | 'newer' | 'missing';
+
+/**
+ * Repair: makes a message's projection say what its workflow's `state` query says, whatever the
+ * version stored (a restored database holds an older one; a diverged row may hold the same). Writes
+ * the row and every delivery; events the database lost cannot be rebuilt from the state and stay
+ * lost. Never goes back past a newer version (the live workflow may write while this runs). A missing
+ * row is created when `message` (the workflow's input) is given.
+ * Outcomes: `updated`, `created`, `unchanged` (the row already agreed), `newer` (the row is ahead of
+ * the state asked; nothing written), `missing` (no row and no message to create it from).
+ */
+export async function resyncProjection(
+  prisma: PrismaClient,
+  state: MessageState,
+  message?: MessageSpec,
+): Promise<ResyncOutcome> {
+  return prisma.$transaction(async (tx) => {
+    const row = await tx.message.findUnique({ where: { key: state.key }, select: { version: true, status: true } });
+    if (!row && !message) return 'missing';
+    if (row && row.version > state.version) return 'newer';
+    if (row) {
+      const stored = await tx.delivery.count({ where: { messageKey: state.key } });
+      if (row.version === state.version && row.status === state.status && stored === state.deliveries.length)
+        return 'unchanged';
+      const { count } = await tx.message.updateMany({
+        where: { key: state.key, version: { lte: state.version } },
+        data: messageRowOf(state),
+      });
+      if (count === 0) return 'newer';
+    } else if (message) {
+      await tx.message.create({ data: newMessageRowOf(state, message) });
+    }
+    for (const d of state.deliveries) await upsertDelivery(tx, state, d);
+    return row ? 'updated' : 'created';
+  });
 }

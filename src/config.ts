@@ -88,6 +88,29 @@ const configSchema = z.object({
       cron: z.string().min(1).default('0 3 * * *'),
     })
     .prefault({}),
+  /** Operator tools (issue 14): bulk redrive and the projection audit with its `rmsg-audit` Schedule. */
+  operators: z
+    .object({
+      /** Actions per second of a redrive that does not ask for another rate. */
+      redriveRate: z.coerce.number().int().min(1).default(20),
+      /** The highest rate a redrive may ask for: bounds the update load on Temporal. */
+      redriveMaxRate: z.coerce.number().int().min(1).default(200),
+      /** Messages per redrive activity call (one progress write each). */
+      redrivePageSize: z.coerce.number().int().min(1).max(1000).default(100),
+      /** When the audit schedule runs (cron, UTC). */
+      auditCron: z.string().min(1).default('30 3 * * *'),
+      /** The scheduled audit looks at messages created this long before its start. */
+      auditWindowMs: duration.default(7 * 24 * 60 * 60_000),
+      /** Whether the scheduled audit repairs what it safely can (re-sync from the workflow). */
+      auditRepair: z
+        .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')], {
+          error: 'must be true or false',
+        })
+        .default(false),
+      /** Rows and workflows changed this recently are left out: their write may still be on its way. */
+      auditSettleMs: duration.default(10_000),
+    })
+    .prefault({}),
   /** Temporal worker tuning (see `npm run bench`); unset values keep the SDK's defaults. */
   worker: z
     .object({
@@ -205,6 +228,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       retentionMs: env.RMSG_RETENTION_MS,
       archiveBatch: env.RMSG_ARCHIVE_BATCH,
       cron: env.RMSG_HOUSEKEEPING_CRON,
+    },
+    operators: {
+      redriveRate: env.RMSG_REDRIVE_RATE,
+      redriveMaxRate: env.RMSG_REDRIVE_MAX_RATE,
+      redrivePageSize: env.RMSG_REDRIVE_PAGE_SIZE,
+      auditCron: env.RMSG_AUDIT_CRON,
+      auditWindowMs: env.RMSG_AUDIT_WINDOW_MS,
+      auditRepair: env.RMSG_AUDIT_REPAIR,
+      auditSettleMs: env.RMSG_AUDIT_SETTLE_MS,
     },
     worker: {
       maxCachedWorkflows: env.RMSG_WORKER_MAX_CACHED_WORKFLOWS,

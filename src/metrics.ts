@@ -119,3 +119,24 @@ export function observeEvents(state: MessageState, events: MessageEvent[]): void
 export function setMessageCounts(counts: Partial<Record<MessageStatus, number>>): void {
   for (const status of MESSAGE_STATUSES) messagesGauge.set({ status }, counts[status] ?? 0);
 }
+
+export const redriveMessagesTotal = new Counter({
+  name: 'rmsg_redrive_messages_total',
+  help: 'Messages a redrive acted on, by action (resend, confirm, cancel) and outcome (done, skipped, failed)',
+  labelNames: ['action', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const auditFindings = new Gauge({
+  name: 'rmsg_audit_findings',
+  help: 'Findings of the last audit by kind (stuck, diverged, workflowWithoutRow, rowWithoutWorkflow), after repair',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+
+export const auditRepairsTotal = new Counter({
+  name: 'rmsg_audit_repairs_total',
+  help: 'Projections the audit re-synced from their workflow, by finding kind',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});

@@ -7,11 +7,14 @@ import { securityHeaders, writeRateLimit } from './hardening.js';
 import { MAX_REQUEST_BYTES } from './limits.js';
 import { openApiDocument } from './openapi.js';
 import { type AnyRoute, mountRoutes, route } from './route.js';
+import { auditRoutes } from './routes/audits.js';
 import { checkBackRoutes } from './routes/check-backs.js';
 import { allowTemporalUiOrigin, codecRoutes } from './routes/codec.js';
+import { consoleRoutes } from './routes/console.js';
 import { messageActionRoutes } from './routes/message-actions.js';
 import { messageRoutes } from './routes/messages.js';
 import { operationRoutes } from './routes/operations.js';
+import { redriveRoutes } from './routes/redrives.js';
 import { statsRoutes } from './routes/stats.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -59,6 +62,9 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     ...operationRoutes(deps),
     ...tokenRoutes(deps),
     ...codecRoutes(deps),
+    ...redriveRoutes(deps),
+    ...auditRoutes(deps),
+    ...consoleRoutes(deps),
   ];
   let document: Record<string, unknown> | undefined;
   routes.push(

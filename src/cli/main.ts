@@ -6,6 +6,7 @@ import { startTracing } from '../tracing.js';
 import { runService } from '../worker/run-service.js';
 import { runExampleWhileServing } from './example.js';
 import { ExitCode, exitCodeFor, OPERATOR_COMMANDS } from './operator-commands.js';
+import { REDRIVE_COMMANDS } from './redrive-commands.js';
 
 const USAGE = `rmsg: the reliable-message service
 
@@ -26,6 +27,18 @@ Operators (through the HTTP API: RMSG_API_URL, RMSG_API_TOKEN):
                           printed once, only its hash is kept
   token list              every token (never the tokens themselves)
   token revoke ID         the token stops working at once
+  triage [--topic T] [--json]
+                          DEAD messages grouped by reason, topic, group and error class
+  redrive [--status S] [--reason R] [--topic T] [--consumer-group G] [--from ISO] [--to ISO]
+          [--error-class C] [--action resend|confirm|cancel] [--rate N] [--by NAME]
+          [--dry-run] [--no-wait] [--json]
+                          act on every message of a selection (default: resend all DEAD),
+                          at N a second, printing progress; --dry-run counts and samples
+  redrives [ID] [--limit N] [--json]
+                          recent redrives (who, when, filter, how many), or one
+  audit [--from ISO] [--to ISO] [--repair] [--json]
+                          compare projections with Temporal (default: the last 24 h);
+                          --repair re-syncs diverged and missing rows from their workflow
 
 Processes:
   start [--example]       the worker and the HTTP API in one process; --example also runs
@@ -33,12 +46,13 @@ Processes:
   worker                  the Temporal worker only
   api                     the HTTP API only (RMSG_API_HOST, RMSG_API_PORT, RMSG_API_*_TOKEN)
 
-Exit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 invalid transition, 5 unauthorized.
+Exit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 invalid transition, 5 unauthorized,
+6 the audit left findings.
 Configuration comes from the environment (see src/config.ts and the README).`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
-  const operator = command ? OPERATOR_COMMANDS[command] : undefined;
+  const operator = command ? (OPERATOR_COMMANDS[command] ?? REDRIVE_COMMANDS[command]) : undefined;
   if (operator) {
     try {
       await operator(args, loadConfig(), (line) => console.log(line));

@@ -7,7 +7,7 @@ import { ApiClient, ApiError } from './api-client.js';
 import { table } from './table.js';
 
 /** Exit codes scripts can rely on. */
-export const ExitCode = { ok: 0, failed: 1, usage: 2, notFound: 3, conflict: 4, unauthorized: 5 } as const;
+export const ExitCode = { ok: 0, failed: 1, usage: 2, notFound: 3, conflict: 4, unauthorized: 5, findings: 6 } as const;
 
 export class UsageError extends Error {}
 
@@ -246,6 +246,8 @@ function nested(label: string, data: Record<string, Record<string, number>>): st
 
 /** Maps an error to the exit code and the line a person sees. */
 export function exitCodeFor(err: unknown): { code: number; message: string } {
+  const own = (err as { exitCode?: unknown }).exitCode;
+  if (typeof own === 'number') return { code: own, message: (err as Error).message };
   if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     return { code: ExitCode.usage, message: (err as Error).message };
   }

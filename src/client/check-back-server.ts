@@ -1,15 +1,16 @@
-import type { DataConverter } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import {
   type CheckBackAnswer,
   PRODUCER_CHECK_BACK_ACTIVITY,
   producerCheckBackTaskQueue,
-  type Registration,
 } from '../../workflows/definitions.js';
 import { checkRetention } from '../local-table-purge.js';
 import { rowExistsAfterWriters } from '../locking-read.js';
 import type { Logger } from '../logger.js';
 import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-back-worker.js';
+import { dataConverterOfClient } from '../temporal/connection.js';
+import { registerForStart } from '../temporal/registration.js';
 import { MIN_LOCAL_RETENTION_MS } from '../timings.js';
 import { ensureLocalMessageTable, LOCAL_MESSAGE_TABLE, purgeLocalMessages } from './local-transaction.js';
 
@@ -22,18 +23,27 @@ export interface LocalTableCheckBack {
   pool: Pool;
   retentionMs?: number | false;
 }
+export interface CheckBackOptions {
+  /**
+   * Check-backs answered at once (default 2): with `{ pool }`, also the most connections of that
+   * pool they take, so a burst of check-backs cannot starve the business.
+   */
+  concurrency?: number;
+}
 export type { CheckBackServer };
 
 /** The producer group's check-back, served on its own task queue and registered with the service. */
-export async function serveProducerCheckBack(opts: {
-  address: string;
-  namespace: string;
-  dataConverter: DataConverter;
-  group: string;
-  handler: CheckBackHandler | LocalTableCheckBack;
-  log: Logger;
-  register: (r: Registration) => Promise<void>;
-}): Promise<CheckBackServer> {
+export async function serveProducerCheckBack(
+  opts: {
+    client: Client;
+    address: string;
+    serviceTaskQueue: string;
+    registrationTimeoutMs?: number;
+    group: string;
+    handler: CheckBackHandler | LocalTableCheckBack;
+    log: Logger;
+  } & CheckBackOptions,
+): Promise<CheckBackServer> {
   const local = typeof opts.handler === 'function' ? undefined : opts.handler;
   // A row must outlive the longest confirm deadline, or a check-back could answer ROLLBACK for a commit.
   const retentionMs = checkRetention(local?.retentionMs, MIN_LOCAL_RETENTION_MS);
@@ -42,12 +52,20 @@ export async function serveProducerCheckBack(opts: {
   const pool = local?.pool;
   return serveCheckBackActivity({
     address: opts.address,
-    namespace: opts.namespace,
-    dataConverter: opts.dataConverter,
+    namespace: opts.client.options.namespace,
+    dataConverter: dataConverterOfClient(opts.client),
     taskQueue,
     activityName: PRODUCER_CHECK_BACK_ACTIVITY,
     answer,
-    register: () => opts.register({ kind: 'producer', group: opts.group, checkBackTaskQueue: taskQueue }),
+    concurrency: opts.concurrency,
+    register: () =>
+      registerForStart({
+        client: opts.client,
+        serviceTaskQueue: opts.serviceTaskQueue,
+        registration: { kind: 'producer', group: opts.group, checkBackTaskQueue: taskQueue },
+        timeoutMs: opts.registrationTimeoutMs,
+        log: opts.log,
+      }),
     purge:
       pool && retentionMs !== false
         ? { table: LOCAL_MESSAGE_TABLE, run: () => purgeLocalMessages(pool, retentionMs) }

@@ -1,5 +1,5 @@
 export { InvalidTransitionError, MessageNotFoundError, TopicMismatchError, ValidationError } from '../errors.js';
-export type { CheckBackHandler, CheckBackServer, LocalTableCheckBack } from './check-back-server.js';
+export type { CheckBackHandler, CheckBackOptions, CheckBackServer, LocalTableCheckBack } from './check-back-server.js';
 export { LOCAL_MESSAGE_TABLE, purgeLocalMessages } from './local-transaction.js';
 export {
   type ClientOptions,

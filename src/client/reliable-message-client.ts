@@ -1,13 +1,15 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import type { MessageSpec, MessageState, Registration, Timings } from '../../workflows/definitions.js';
+import { ValidationError } from '../errors.js';
 import { logger as defaultLogger, type Logger } from '../logger.js';
 import { parseMessageSpec } from '../message-spec.js';
 import { createTopicCatalog, type TopicCatalog } from '../rocketmq/topic-catalog.js';
-import { connectTemporalClient, dataConverterOfClient, sdkEndpoints } from '../temporal/connection.js';
+import { connectTemporalClient, sdkEndpoints } from '../temporal/connection.js';
 import { registerWithService } from '../temporal/registration.js';
 import {
   type CheckBackHandler,
+  type CheckBackOptions,
   type CheckBackServer,
   type LocalTableCheckBack,
   serveProducerCheckBack,
@@ -24,6 +26,12 @@ export interface ClientOptions {
   rocketmq?: { namesrv?: string };
   /** This upstream application's name; its check-back answers for its messages. */
   producerGroup: string;
+  /**
+   * How long `serveCheckBack` waits for the service to confirm its registration before it returns
+   * anyway (default 10 s); it keeps trying in the background, so a service that is down never
+   * blocks your application's start.
+   */
+  registrationTimeoutMs?: number;
   log?: Logger;
 }
 
@@ -50,14 +58,25 @@ export class ReliableMessageClient {
     private readonly address: string,
     private readonly log: Logger,
     private readonly topics: TopicCatalog,
+    private readonly registrationTimeoutMs?: number,
   ) {}
 
   static async connect(opts: ClientOptions): Promise<ReliableMessageClient> {
+    const timeout = opts.registrationTimeoutMs;
+    if (timeout !== undefined && !(timeout > 0))
+      throw new ValidationError('registrationTimeoutMs', 'must be a positive number of milliseconds');
     const { address, namespace, serviceTaskQueue, codec, rocketmq } = sdkEndpoints(opts);
     const log = (opts.log ?? defaultLogger).child({ producerGroup: opts.producerGroup });
     const temporal = await connectTemporalClient({ address, namespace }, codec);
-    const topics = createTopicCatalog({ namesrv: rocketmq.namesrv, log });
-    return new ReliableMessageClient(temporal, serviceTaskQueue, opts.producerGroup, address, log, topics);
+    return new ReliableMessageClient(
+      temporal,
+      serviceTaskQueue,
+      opts.producerGroup,
+      address,
+      log,
+      createTopicCatalog({ namesrv: rocketmq.namesrv, log }),
+      opts.registrationTimeoutMs,
+    );
   }
 
   /** Registers a message before the local transaction. Nothing is published until it is confirmed. */
@@ -109,23 +128,32 @@ export class ReliableMessageClient {
   /**
    * Serves this producer group's check-back: the service asks it whether the business with a key
    * happened. Pass a handler, or `{ pool }` to answer from `withReliableMessage`'s local table (whose
-   * old rows are then purged daily; `retentionMs`, default 7 days).
+   * old rows are then purged daily; `retentionMs`, default 7 days). At most `concurrency` (default
+   * 2) check-backs run at once.
    */
-  async serveCheckBack(group: string, handler: CheckBackHandler | LocalTableCheckBack): Promise<CheckBackServer> {
+  async serveCheckBack(
+    group: string,
+    handler: CheckBackHandler | LocalTableCheckBack,
+    options: CheckBackOptions = {},
+  ): Promise<CheckBackServer> {
     const server = await serveProducerCheckBack({
+      client: this.temporal,
       address: this.address,
-      namespace: this.temporal.options.namespace,
-      dataConverter: dataConverterOfClient(this.temporal),
+      serviceTaskQueue: this.taskQueue,
+      registrationTimeoutMs: this.registrationTimeoutMs,
       group,
       handler,
       log: this.log,
-      register: (r) => this.register(r),
+      ...options,
     });
     this.servers.push(server);
     return server;
   }
 
-  /** Records a subscription or check-back with the service (through its worker). */
+  /**
+   * Records a subscription or check-back with the service (through its worker) and waits until it
+   * is recorded; fails after 60 s when no service worker takes it.
+   */
   register(registration: Registration): Promise<void> {
     return registerWithService(this.temporal, this.taskQueue, registration);
   }

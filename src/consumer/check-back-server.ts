@@ -5,11 +5,11 @@ import { checkRetention } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
 import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-back-worker.js';
 import { dataConverterOfClient } from '../temporal/connection.js';
-import { registerWithService } from '../temporal/registration.js';
+import { registerForStart } from '../temporal/registration.js';
 import { CONSUMED_TABLE, ensureConsumedTable, purgeConsumedMessages, wasConsumed } from './idempotency.js';
 
 /**
- * Serves a consumer group's check-back (seed 3.4) from its idempotency table: before resending, the
+ * Serves a consumer group's check-back from its idempotency table: before resending, the
  * service asks whether the group already consumed the message, so a lost `consumed` report costs no
  * second delivery.
  */
@@ -21,6 +21,9 @@ export async function serveConsumerCheckBack(opts: {
   pool: Pool;
   /** Purge consumed records older than this daily (default 7 days); false: never. */
   retentionMs?: number | false;
+  /** Check-backs answered at once, so also the most connections of `pool` they take (default 2). */
+  concurrency?: number;
+  registrationTimeoutMs?: number;
   log: Logger;
 }): Promise<CheckBackServer> {
   const retentionMs = checkRetention(opts.retentionMs);
@@ -34,11 +37,14 @@ export async function serveConsumerCheckBack(opts: {
     taskQueue,
     activityName: CONSUMER_CHECK_BACK_ACTIVITY,
     answer: (key) => wasConsumed(opts.pool, key, opts.group),
+    concurrency: opts.concurrency,
     register: () =>
-      registerWithService(opts.client, opts.serviceTaskQueue, {
-        kind: 'consumer',
-        group: opts.group,
-        checkBackTaskQueue: taskQueue,
+      registerForStart({
+        client: opts.client,
+        serviceTaskQueue: opts.serviceTaskQueue,
+        registration: { kind: 'consumer', group: opts.group, checkBackTaskQueue: taskQueue },
+        timeoutMs: opts.registrationTimeoutMs,
+        log: opts.log,
       }),
     purge:
       retentionMs === false

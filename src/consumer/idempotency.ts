@@ -1,11 +1,16 @@
-import type { Pool, PoolConnection } from 'mysql2/promise';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { ConsumerCheckBackAnswer } from '../../workflows/definitions.js';
 import { ensureLocalTable } from '../local-table-ddl.js';
 import { deleteOlderThan } from '../local-table-purge.js';
 import { rowExistsAfterWriters } from '../locking-read.js';
 
-/** The SDK's table in the consumer's business database: (key, group) pairs whose effect committed. */
+/**
+ * The SDK's table in the consumer's business database: (key, group) pairs whose effect committed.
+ * `report_pending` is 1 until the service has the CONSUMED report, so a consumer that stopped (or
+ * died) during a Temporal outage sends it after its restart.
+ */
 export const CONSUMED_TABLE = 'rmsg_consumed_message';
+const PENDING_INDEX = `${CONSUMED_TABLE}_report_pending_idx`;
 
 export function ensureConsumedTable(pool: Pool): Promise<void> {
   return ensureLocalTable(
@@ -14,8 +19,17 @@ export function ensureConsumedTable(pool: Pool): Promise<void> {
     `message_key VARCHAR(191) NOT NULL,
      consumer_group VARCHAR(191) NOT NULL,
      consumed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+     report_pending TINYINT NOT NULL DEFAULT 0,
      PRIMARY KEY (message_key, consumer_group),
-     KEY ${CONSUMED_TABLE}_consumed_at_idx (consumed_at)`,
+     KEY ${CONSUMED_TABLE}_consumed_at_idx (consumed_at),
+     KEY ${PENDING_INDEX} (consumer_group, report_pending)`,
+    [
+      {
+        // Rows of older SDKs were reported (or lost) long ago: 0, not re-reported.
+        name: 'report_pending',
+        alter: `ADD COLUMN report_pending TINYINT NOT NULL DEFAULT 0, ADD KEY ${PENDING_INDEX} (consumer_group, report_pending)`,
+      },
+    ],
   );
 }
 
@@ -36,7 +50,10 @@ export async function purgeConsumedMessages(pool: Pool, olderThanMs: number): Pr
  */
 export async function claimConsumption(conn: PoolConnection, key: string, group: string): Promise<boolean> {
   try {
-    await conn.query(`INSERT INTO ${CONSUMED_TABLE} (message_key, consumer_group) VALUES (?, ?)`, [key, group]);
+    await conn.query(`INSERT INTO ${CONSUMED_TABLE} (message_key, consumer_group, report_pending) VALUES (?, ?, 1)`, [
+      key,
+      group,
+    ]);
     return true;
   } catch (err) {
     if ((err as { code?: string }).code === 'ER_DUP_ENTRY') return false;
@@ -55,4 +72,22 @@ export async function wasConsumed(pool: Pool, key: string, group: string): Promi
     [key, group],
   );
   return found === 'TIMEOUT' ? 'UNKNOWN' : found ? 'CONSUMED' : 'NOT_CONSUMED';
+}
+
+/** The service has these keys' CONSUMED reports (or their workflows are closed): nothing left to send. */
+export async function markReported(pool: Pool, group: string, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await pool.query(
+    `UPDATE ${CONSUMED_TABLE} SET report_pending = 0 WHERE consumer_group = ? AND message_key IN (?) AND report_pending = 1`,
+    [group, keys],
+  );
+}
+
+/** Keys whose effect committed but whose CONSUMED report the service may not have, oldest first. */
+export async function pendingReports(pool: Pool, group: string, limit: number): Promise<string[]> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT message_key FROM ${CONSUMED_TABLE} WHERE consumer_group = ? AND report_pending = 1 ORDER BY consumed_at LIMIT ?`,
+    [group, limit],
+  );
+  return rows.map((r) => String(r.message_key));
 }

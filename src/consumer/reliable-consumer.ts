@@ -1,100 +1,39 @@
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import type { Pool, PoolConnection } from 'mysql2/promise';
+import type { Client } from '@temporalio/client';
 import { FilterExpression, type MessageView, SimpleConsumer } from 'rocketmq-client-nodejs';
-import { type Ack, ackSignal, MessageProperty, workflowIdForKey } from '../../workflows/definitions.js';
+import { type Ack, MessageProperty } from '../../workflows/definitions.js';
+import { settlesBefore } from '../deadline.js';
 import { logger as defaultLogger, type Logger } from '../logger.js';
-import { nameProblem } from '../names.js';
 import { rocketmqClientLogger } from '../rocketmq/client-logger.js';
 import { rocketmqClientOptions } from '../rocketmq/client-options.js';
 import type { CheckBackServer } from '../temporal/check-back-worker.js';
 import { connectTemporalClient, sdkEndpoints } from '../temporal/connection.js';
-import { registerWithService } from '../temporal/registration.js';
+import { type BackgroundRegistration, registerForStart } from '../temporal/registration.js';
 import { extractTraceContext, inSpan, SpanKind } from '../tracing.js';
 import { serveConsumerCheckBack } from './check-back-server.js';
-import { claimConsumption, ensureConsumedTable } from './idempotency.js';
-
-export interface ConsumedMessage {
-  key: string;
-  topic: string;
-  tag?: string;
-  body: string;
-  /** The producer's own properties (the service's RMSG_* ones removed). */
-  properties: Record<string, string>;
-  messageId: string;
-  /** 1 for the first publication, more for resends. */
-  round: number;
-}
-
-export interface ConsumeContext {
-  group: string;
-  /**
-   * The broker's delivery count for this publication (1 the first time). Informational: the broker
-   * does not keep it exact across changed invisible durations, and a resend is a new publication.
-   */
-  attempt: number;
-  /** With idempotency: a connection inside the transaction that also records (key, group). */
-  conn?: PoolConnection;
-}
-
-export type MessageHandler = (message: ConsumedMessage, ctx: ConsumeContext) => Promise<void>;
-
-export interface ReliableConsumerOptions {
-  /** This downstream application's consumer group. */
-  group: string;
-  topic: string;
-  /** Tags to receive (RocketMQ tag filter `a || b`); all when omitted or empty. */
-  tags?: string[];
-  handler: MessageHandler;
-  rocketmq?: { endpoints?: string };
-  temporal?: { address?: string; namespace?: string };
-  /** The reliable-message service's task queue. */
-  serviceTaskQueue?: string;
-  /**
-   * Exactly-once business effects from a table in this (the consumer's business) database: the
-   * handler gets a connection inside a transaction that also records (key, group), and the same
-   * table answers the service's consumer check-back. Its records older than `retentionMs` are purged
-   * daily (default 7 days; false: purge it yourself with `purgeConsumedMessages`).
-   */
-  idempotency?: { pool: Pool; retentionMs?: number | false };
-  /** Handlers running at once (default 8). */
-  concurrency?: number;
-  /** A failed message comes back after this long (default 5 s; the proxy's minimum applies). */
-  retryDelayMs?: number;
-  /**
-   * How long a received message stays hidden from the group's other consumers (default 30 s). It is
-   * renewed while the handler runs, so a slow handler does not get a concurrent duplicate.
-   */
-  invisibleDurationMs?: number;
-  /**
-   * RECEIVED is reported when a handler is still running after this long (default 1 s); a quicker
-   * handler's CONSUMED or FAILED report stands for the receipt too. 0 reports every receipt at once.
-   */
-  reportReceivedAfterMs?: number;
-  log?: Logger;
-  /** For tests only: fault injection at points where a real consumer could crash. */
-  testHooks?: {
-    /**
-     * Runs after the handler's commit and the broker ack, before the `consumed` report. A throw
-     * stands for a crash at that point: the report is not sent.
-     */
-    beforeConsumedReport?: (key: string) => void | Promise<void>;
-  };
-}
-
-type ResolvedOptions = ReliableConsumerOptions &
-  Required<
-    Pick<ReliableConsumerOptions, 'concurrency' | 'retryDelayMs' | 'invisibleDurationMs' | 'reportReceivedAfterMs'>
-  >;
+import { runHandler } from './handler-run.js';
+import { ensureConsumedTable } from './idempotency.js';
+import {
+  type ConsumedMessage,
+  parseConsumerOptions,
+  type ReliableConsumerOptions,
+  type ResolvedConsumerOptions,
+} from './options.js';
+import { ReportOutbox, signalReports } from './report-outbox.js';
 
 const SERVICE_PROPERTIES = new Set<string>(Object.values(MessageProperty));
 /** Long-poll length of one receive: also the longest `stop()` waits for the poll in flight. */
 const AWAIT_DURATION_MS = 2000;
 const MAX_RECEIVE_BATCH = 32;
+/** After `stop()` aborts the handlers still running, it waits this much longer for them to wind up. */
+const ABORT_GRACE_MS = 1000;
+/** However short `stop()`'s deadline, pending reports get at least this long to go out. */
+const MIN_REPORT_FLUSH_MS = 1000;
 
 /**
  * The downstream (consumer) SDK. Per message: report received, run the handler, ack the broker,
- * report consumed. A handler error leaves the message unacked so it comes back soon, and is
- * recorded on the delivery. Publications meant for other groups (resends) are acked and skipped.
+ * report consumed. A handler error (or timeout) leaves the message unacked so it comes back soon, and
+ * is recorded on the delivery. Publications meant for other groups (resends) are acked and skipped.
+ * Reports go through a ReportOutbox, so a Temporal outage delays them but loses none.
  *
  *   const consumer = await ReliableConsumer.start({ group: 'stock', topic: 'orders', tags: ['created'],
  *     idempotency: { pool }, handler: async (m, { conn }) => { await conn!.query(...) } });
@@ -108,23 +47,28 @@ export class ReliableConsumer {
   private wake: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
   private checkBack: CheckBackServer | undefined;
+  private registration: BackgroundRegistration | undefined;
+  /** Aborted at `stop()`'s deadline: the handlers still running are given up. */
+  private readonly abortHandlers = new AbortController();
+  private readonly reports: ReportOutbox;
 
   private constructor(
-    private readonly opts: ResolvedOptions,
+    private readonly opts: ResolvedConsumerOptions,
     private readonly temporal: Client,
     private readonly consumer: SimpleConsumer,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.reports = new ReportOutbox(
+      signalReports(temporal),
+      opts.group,
+      opts.maxPendingReports,
+      log,
+      opts.idempotency?.pool,
+    );
+  }
 
   static async start(options: ReliableConsumerOptions): Promise<ReliableConsumer> {
-    const opts: ResolvedOptions = {
-      concurrency: 8,
-      retryDelayMs: 5000,
-      invisibleDurationMs: 30_000,
-      reportReceivedAfterMs: 1000,
-      ...options,
-    };
-    validate(opts);
+    const opts = parseConsumerOptions(options);
     const log = (opts.log ?? defaultLogger).child({ consumerGroup: opts.group, topic: opts.topic });
     const { address, namespace, serviceTaskQueue, rocketmq, codec } = sdkEndpoints({
       ...opts,
@@ -134,7 +78,8 @@ export class ReliableConsumer {
 
     // The handler path needs the table from the first message on.
     if (opts.idempotency) await ensureConsumedTable(opts.idempotency.pool);
-    const temporal = await connectTemporalClient({ address, namespace }, codec);
+    // The report outbox retries for as long as it takes; the client's own long retries only delay it.
+    const temporal = await connectTemporalClient({ address, namespace }, codec, { callerRetries: true });
     let consumer: SimpleConsumer;
     try {
       // Not started yet, but its constructor already runs a timer: from here on, stop() cleans up.
@@ -164,18 +109,22 @@ export class ReliableConsumer {
           group: opts.group,
           pool: opts.idempotency.pool,
           retentionMs: opts.idempotency.retentionMs,
+          concurrency: opts.idempotency.checkBackConcurrency,
+          registrationTimeoutMs: opts.registrationTimeoutMs,
           log,
         });
+        await self.reports.recover();
       }
-      await registerWithService(temporal, serviceTaskQueue, {
-        kind: 'subscription',
-        topic: opts.topic,
-        tagExpression,
-        consumerGroup: opts.group,
+      self.registration = await registerForStart({
+        client: temporal,
+        serviceTaskQueue,
+        registration: { kind: 'subscription', topic: opts.topic, tagExpression, consumerGroup: opts.group },
+        timeoutMs: opts.registrationTimeoutMs,
+        log,
       });
     } catch (err) {
       log.error({ err }, 'consumer failed to start');
-      await self.stop();
+      await self.stop({ deadlineMs: 0 });
       throw err;
     }
     log.info(
@@ -185,18 +134,34 @@ export class ReliableConsumer {
     return self;
   }
 
-  /** Stops receiving, lets in-flight handlers finish (and report), and closes every connection. Idempotent. */
-  stop(): Promise<void> {
-    this.stopping ??= this.shutdown();
+  /**
+   * Stops receiving, lets in-flight handlers finish and their reports go out, and closes every
+   * connection. Handlers still running at the deadline (default `stopTimeoutMs`) are aborted, their
+   * transactions rolled back and their messages left to come back; reports still undelivered then
+   * stay in the idempotency table, when there is one, for the next start. Idempotent.
+   */
+  stop(options: { deadlineMs?: number } = {}): Promise<void> {
+    this.stopping ??= this.shutdown(Date.now() + (options.deadlineMs ?? this.opts.stopTimeoutMs));
     return this.stopping;
   }
 
-  private async shutdown(): Promise<void> {
+  private async shutdown(deadline: number): Promise<void> {
     this.running = false;
     this.wake?.();
-    await this.loop;
+    const registering = this.registration?.cancel();
     this.log.info({ inflight: this.inflight.size }, 'stopped receiving; draining in-flight messages');
-    await Promise.allSettled([...this.inflight]);
+    // The loop itself may be waiting for a free handler slot, so it is part of what the deadline bounds.
+    const drained = async () => {
+      await this.loop;
+      await Promise.allSettled([...this.inflight]);
+    };
+    if (!(await settlesBefore(drained(), deadline))) {
+      this.log.warn({ inflight: this.inflight.size }, 'stop deadline reached; aborting handlers still running');
+      this.abortHandlers.abort();
+      await settlesBefore(drained(), Date.now() + ABORT_GRACE_MS);
+    }
+    await this.reports.close(Math.max(deadline, Date.now() + MIN_REPORT_FLUSH_MS));
+    await registering;
     const closing = (what: string) => (err: unknown) => this.log.warn({ err }, `could not close the ${what}`);
     await this.consumer.shutdown().catch(closing('RocketMQ consumer'));
     await this.checkBack?.stop().catch(closing('check-back worker'));
@@ -276,17 +241,25 @@ export class ReliableConsumer {
     const attempt = view.deliveryAttempt ?? 1;
     // RECEIVED is reported only if the handler is still running after a moment; a quick handler's
     // outcome carries the receipt (one signal and one workflow task per message instead of two).
-    const receipt = this.reportReceivedLater(key, log);
+    const receipt = this.reportReceivedLater(key);
     const lease = this.keepInvisible(view, log);
     try {
       if (view.corrupted) throw new Error('message body failed its checksum (corrupted in transit)');
-      await this.runHandler(key, view, attempt, log);
+      await runHandler({
+        handler: this.opts.handler,
+        message: toConsumedMessage(key, view),
+        ctx: { group, attempt },
+        pool: this.opts.idempotency?.pool,
+        timeoutMs: this.opts.handlerTimeoutMs,
+        stopping: this.abortHandlers.signal,
+        log,
+      });
     } catch (err) {
       await lease.end();
       const error = err instanceof Error ? err.message : String(err);
       log.warn({ err, attempt, retryInMs: this.opts.retryDelayMs }, 'handler failed; the message comes back');
-      const received = !(await receipt.settle());
-      await this.report(key, { group, status: 'FAILED', error: error.slice(0, 1000), received }, log);
+      const received = !receipt.settle();
+      this.report(key, { group, status: 'FAILED', error: error.slice(0, 1000), received });
       await this.consumer
         .changeInvisibleDuration(view, this.opts.retryDelayMs)
         .catch((e: unknown) =>
@@ -299,7 +272,7 @@ export class ReliableConsumer {
       // Committed already: a redelivery is skipped as a duplicate with idempotency (at least once without).
       log.warn({ err }, 'broker ack failed after the handler succeeded; the broker will redeliver it');
     });
-    const received = !(await receipt.settle());
+    const received = !receipt.settle();
     if (this.opts.testHooks?.beforeConsumedReport) {
       try {
         await this.opts.testHooks.beforeConsumedReport(key);
@@ -308,28 +281,8 @@ export class ReliableConsumer {
         return;
       }
     }
-    await this.report(key, { group, status: 'CONSUMED', received }, log);
+    this.report(key, { group, status: 'CONSUMED', received });
     log.debug({ attempt }, 'consumed');
-  }
-
-  /** Runs the handler, inside the idempotency transaction when there is one. */
-  private async runHandler(key: string, view: MessageView, attempt: number, log: Logger): Promise<void> {
-    const message = toConsumedMessage(key, view);
-    const ctx: ConsumeContext = { group: this.opts.group, attempt };
-    const pool = this.opts.idempotency?.pool;
-    if (!pool) return this.opts.handler(message, ctx);
-    const conn = await pool.getConnection();
-    try {
-      await conn.beginTransaction();
-      if (await claimConsumption(conn, key, this.opts.group)) await this.opts.handler(message, { ...ctx, conn });
-      else log.info({ attempt }, 'already consumed by this group; handler not run again');
-      await conn.commit();
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
   }
 
   /**
@@ -361,62 +314,34 @@ export class ReliableConsumer {
     };
   }
 
-  /** Signals the message's workflow; a closed or unknown workflow is logged, never fatal. */
   /**
    * Sends RECEIVED once the handler has run for `reportReceivedAfterMs`. `settle()` stops the timer
-   * (or waits for a report already under way) and tells whether RECEIVED was sent.
+   * and tells whether RECEIVED was sent.
    */
-  private reportReceivedLater(key: string, log: Logger): { settle(): Promise<boolean> } {
-    let sent: Promise<void> | undefined;
+  private reportReceivedLater(key: string): { settle(): boolean } {
+    let sent = false;
     const send = () => {
-      sent = this.report(key, { group: this.opts.group, status: 'RECEIVED' }, log);
+      sent = true;
+      this.report(key, { group: this.opts.group, status: 'RECEIVED' });
     };
     const timer = this.opts.reportReceivedAfterMs > 0 ? setTimeout(send, this.opts.reportReceivedAfterMs) : undefined;
     if (!timer) send();
     return {
-      async settle() {
+      settle() {
         clearTimeout(timer);
-        if (!sent) return false;
-        await sent;
-        return true;
+        return sent;
       },
     };
   }
 
-  private async report(key: string, ack: Ack, log: Logger): Promise<void> {
-    try {
-      await this.temporal.workflow.getHandle(workflowIdForKey(key)).signal(ackSignal, ack);
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
-        log.info({ status: ack.status }, 'message workflow is closed or unknown; report dropped');
-      else log.warn({ err, status: ack.status }, 'report to the service failed');
-    }
+  /** Hands a report to the outbox, which delivers it to the message's workflow when it can. */
+  private report(key: string, ack: Ack): void {
+    this.reports.send(key, ack);
   }
 }
 
 function keyOf(view: MessageView): string | undefined {
   return view.properties.get(MessageProperty.key) ?? view.keys[0];
-}
-
-function validate(opts: ResolvedOptions): void {
-  const problems: string[] = [];
-  for (const field of ['group', 'topic'] as const) {
-    const problem = opts[field]?.trim() ? nameProblem(opts[field]) : 'required';
-    if (problem) problems.push(`${field}: ${problem}`);
-  }
-  if (typeof opts.handler !== 'function') problems.push('handler: must be a function');
-  for (const tag of opts.tags ?? []) {
-    if (!tag.trim() || tag.includes('||')) problems.push(`tags: "${tag}" is not a tag (give each tag on its own)`);
-  }
-  if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1)
-    problems.push('concurrency: must be a positive integer');
-  if (!(opts.retryDelayMs >= 0)) problems.push('retryDelayMs: must be >= 0');
-  if (!(opts.invisibleDurationMs >= 1000)) problems.push('invisibleDurationMs: must be >= 1000');
-  if (!(opts.reportReceivedAfterMs >= 0)) problems.push('reportReceivedAfterMs: must be >= 0');
-  const retentionMs = opts.idempotency?.retentionMs;
-  if (retentionMs !== undefined && retentionMs !== false && !(retentionMs > 0))
-    problems.push('idempotency.retentionMs: must be a positive number, or false');
-  if (problems.length > 0) throw new TypeError(`invalid ReliableConsumer options: ${problems.join('; ')}`);
 }
 
 function toConsumedMessage(key: string, view: MessageView): ConsumedMessage {

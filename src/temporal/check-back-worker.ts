@@ -1,10 +1,18 @@
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { ValidationError } from '../errors.js';
 import { type PurgeTimer, startPurgeTimer } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
 import { tracingActivityInterceptors } from '../tracing.js';
 import { temporalConnectionOptions } from './connection.js';
+import type { BackgroundRegistration } from './registration.js';
 import { installTemporalRuntime } from './runtime.js';
+
+/**
+ * Check-backs answered at once by default. Each holds one connection of the business pool for up to
+ * its locking read's wait, so this is also the most of that pool a burst of check-backs can take.
+ */
+export const DEFAULT_CHECK_BACK_CONCURRENCY = 2;
 
 export interface CheckBackServer {
   stop(): Promise<void>;
@@ -17,23 +25,29 @@ export interface CheckBackServer {
 export async function serveCheckBackActivity(opts: {
   address: string;
   namespace: string;
-  /** The same payload codec as the service, so both read each other's payloads. */
+  /** The payload codecs of the SDK's client: the workflow's check-back input and answer use them. */
   dataConverter: DataConverter;
   taskQueue: string;
   activityName: string;
   answer: (key: string) => Promise<string>;
-  register: () => Promise<void>;
+  register: () => Promise<BackgroundRegistration>;
+  /** Check-backs answered at once (default DEFAULT_CHECK_BACK_CONCURRENCY). */
+  concurrency?: number;
   /** The local table the answers come from, purged daily for as long as the check-back is served. */
   purge?: { table: string; run: () => Promise<number> };
   log: Logger;
 }): Promise<CheckBackServer> {
+  const concurrency = opts.concurrency ?? DEFAULT_CHECK_BACK_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new ValidationError('concurrency', 'must be a positive integer');
   installTemporalRuntime(opts.log);
   const connection = await NativeConnection.connect(temporalConnectionOptions({ address: opts.address }));
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
-    dataConverter: opts.dataConverter,
     taskQueue: opts.taskQueue,
+    dataConverter: opts.dataConverter,
+    maxConcurrentActivityTaskExecutions: concurrency,
     interceptors: { activity: tracingActivityInterceptors() },
     activities: {
       [opts.activityName]: async (key: string) => {
@@ -51,13 +65,15 @@ export async function serveCheckBackActivity(opts: {
     )
     .finally(() => connection.close());
   let purging: PurgeTimer | undefined;
+  let registration: BackgroundRegistration | undefined;
   const stop = async () => {
+    await registration?.cancel();
     await purging?.stop();
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
   };
   try {
-    await opts.register();
+    registration = await opts.register();
   } catch (err) {
     await stop(); // nothing may keep the process alive after a failed start
     throw err;

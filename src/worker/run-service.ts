@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import { applyMigrations } from '../db/migrate.js';
 import type { Logger } from '../logger.js';
 import { connectTemporalClient } from '../temporal/connection.js';
-import { ensureSchedules } from './schedules.js';
+import { ensureAuditSchedule, ensureSchedules } from './schedules.js';
 import { createServiceWorker } from './service-worker.js';
 
 /**
@@ -38,6 +38,10 @@ async function ensureHousekeepingSchedule(config: Config, log: Logger): Promise<
   try {
     const { scheduleId, created } = await ensureSchedules(client, config);
     log.info({ scheduleId, created, ...config.housekeeping }, 'housekeeping schedule ready');
+    log.info(
+      { ...(await ensureAuditSchedule(client, config)), cron: config.operators.auditCron },
+      'audit schedule ready',
+    );
   } finally {
     await client.connection.close();
   }

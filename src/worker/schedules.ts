@@ -4,12 +4,15 @@ import {
   type ScheduleOptionsStartWorkflowAction,
   ScheduleOverlapPolicy,
 } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
+import type { auditWorkflow } from '../../workflows/audit.js';
 import {
   HOUSEKEEPING_SCHEDULE_ID,
   HOUSEKEEPING_WORKFLOW,
   type HousekeepingInput,
 } from '../../workflows/definitions.js';
 import type { housekeepingWorkflow } from '../../workflows/housekeeping.js';
+import { AUDIT_SCHEDULE_ID, AUDIT_WORKFLOW, type AuditInput } from '../../workflows/operator-definitions.js';
 import type { Config } from '../config.js';
 
 /**
@@ -35,8 +38,42 @@ export async function ensureSchedules(
     taskQueue: config.temporal.taskQueue,
     args: [input],
   };
-  const spec = { cronExpressions: [config.housekeeping.cron] };
-  // SKIP: a run still archiving a large backlog is not joined by a second one.
+  return upsertSchedule(client, scheduleId, config.housekeeping.cron, action);
+}
+
+/**
+ * Creates or updates the `rmsg-audit` Schedule beside housekeeping: a daily audit of the messages
+ * created in the last `operators.auditWindowMs`, repairing only if `operators.auditRepair`.
+ */
+export async function ensureAuditSchedule(
+  client: Client,
+  config: Config,
+  opts: { scheduleId?: string } = {},
+): Promise<{ scheduleId: string; created: boolean }> {
+  const scheduleId = opts.scheduleId ?? AUDIT_SCHEDULE_ID;
+  const input: AuditInput = {
+    windowMs: config.operators.auditWindowMs,
+    repair: config.operators.auditRepair,
+    triggeredBy: 'schedule',
+  };
+  const action: ScheduleOptionsStartWorkflowAction<typeof auditWorkflow> = {
+    type: 'startWorkflow',
+    workflowType: AUDIT_WORKFLOW,
+    workflowId: scheduleId,
+    taskQueue: config.temporal.taskQueue,
+    args: [input],
+  };
+  return upsertSchedule(client, scheduleId, config.operators.auditCron, action);
+}
+
+async function upsertSchedule(
+  client: Client,
+  scheduleId: string,
+  cron: string,
+  action: ScheduleOptionsStartWorkflowAction<Workflow>,
+): Promise<{ scheduleId: string; created: boolean }> {
+  const spec = { cronExpressions: [cron] };
+  // SKIP: a run still busy with a large backlog is not joined by a second one.
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' };
   try {
     await client.schedule.create({ scheduleId, spec, action, policies });

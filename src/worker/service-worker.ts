@@ -5,7 +5,7 @@ import { createPrisma } from '../db/prisma.js';
 import type { Logger } from '../logger.js';
 import { createRocketmqPublisher } from '../rocketmq/publisher.js';
 import { dataConverterOf } from '../temporal/codec.js';
-import { temporalConnectionOptions } from '../temporal/connection.js';
+import { connectTemporalClient, temporalConnectionOptions } from '../temporal/connection.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
 import { tracingActivityInterceptors, tracingWorkflowSinks } from '../tracing.js';
 import { serviceWorkflowBundle } from './workflow-bundle.js';
@@ -36,13 +36,14 @@ export async function createServiceWorker(
   const prisma = createPrisma(config.databaseUrl, { tls: config.databaseTls });
   const publisher = createRocketmqPublisher({ ...config.rocketmq, log });
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const temporal = await connectTemporalClient(config.temporal, config.codec);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle,
     dataConverter: dataConverterOf(config.codec),
-    activities: (opts.wrapActivities ?? ((a) => a))(createActivities({ prisma, publisher, config, log })),
+    activities: (opts.wrapActivities ?? ((a) => a))(createActivities({ prisma, publisher, config, log, temporal })),
     interceptors: { activity: tracingActivityInterceptors() },
     sinks: tracingWorkflowSinks(),
     ...definedOnly(config.worker),
@@ -52,6 +53,7 @@ export async function createServiceWorker(
     await publisher.close();
     await prisma.$disconnect();
     await connection.close();
+    await temporal.connection.close();
   };
   return {
     run() {

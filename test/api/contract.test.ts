@@ -374,6 +374,15 @@ describe('GET /openapi.json', () => {
         'GET /healthz',
         'GET /metrics',
         'GET /openapi.json',
+        'GET /v1/dead-groups',
+        'POST /v1/redrives',
+        'GET /v1/redrives',
+        'GET /v1/redrives/{id}',
+        'POST /v1/audits',
+        'GET /v1/audits',
+        'GET /v1/overview',
+        'GET /v1/whoami',
+        'GET /console',
       ]),
     );
     const create = doc.paths['/v1/messages'].post;

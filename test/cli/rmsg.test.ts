@@ -1,30 +1,16 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReliableMessageClient } from '../../src/client/index.js';
 import { type ApiHarness, READ_TOKEN, startApiHarness, WRITE_TOKEN } from '../api/harness.js';
+import { runRmsg } from '../helpers/rmsg.js';
 import { connectTestClient, eventually } from '../helpers/service.js';
 import { freshTopic, uniqueId } from '../helpers/stack.js';
 
-const run = promisify(execFile);
 let api: ApiHarness;
 let url: string;
 let client: ReliableMessageClient;
 let topic: string;
 
-/** Runs the real `rmsg` binary against the API; returns its exit code and output. */
-async function rmsg(args: string[], token: string | undefined = WRITE_TOKEN) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/rmsg.js', ...args], {
-      env: { ...process.env, RMSG_API_URL: url, RMSG_API_TOKEN: token ?? '', RMSG_LOG_LEVEL: 'warn' },
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const rmsg = (args: string[], token: string | undefined = WRITE_TOKEN) => runRmsg(url, args, token);
 
 beforeAll(async () => {
   api = await startApiHarness({ maxSends: 1, resendAfterMs: 500 });

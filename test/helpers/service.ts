@@ -4,7 +4,7 @@ import { ReliableMessageClient } from '../../src/client/index.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createServiceWorker, type ServiceWorker } from '../../src/worker/service-worker.js';
 import { bundleWorkflows } from '../../src/worker/workflow-bundle.js';
-import type { Timings } from '../../workflows/definitions.js';
+import type { MessageState, Timings } from '../../workflows/definitions.js';
 import { testLogger, uniqueId } from './stack.js';
 
 /** Timings in milliseconds so that check-backs, resends and deadlines happen within a test. */
@@ -46,12 +46,14 @@ export async function startTestService(
     wrapActivities?: (activities: Activities) => Activities;
     /** Service settings on top of the local stack's. */
     config?: Partial<Config>;
+    /** The service task queue (default: a fresh one). */
+    taskQueue?: string;
   } = {},
 ): Promise<TestService> {
-  const { wrapActivities, config: overrides = {} } = opts;
+  const { wrapActivities, config: overrides = {}, taskQueue = uniqueId('rmsg-test') } = opts;
   const config = loadConfig(process.env, {
     ...overrides,
-    temporal: { ...loadConfig().temporal, taskQueue: uniqueId('rmsg-test') },
+    temporal: { ...loadConfig().temporal, taskQueue },
     timings: { ...FAST_TIMINGS, ...timings },
     timingFloorMs: 1,
   });
@@ -102,4 +104,21 @@ export function connectTestClient(
     producerGroup,
     log: testLogger,
   });
+}
+
+/** Waits until the message reaches `status`; returns its state then. */
+export function waitForStatus(
+  client: ReliableMessageClient,
+  key: string,
+  status: MessageState['status'],
+  timeoutMs = 20_000,
+): Promise<MessageState> {
+  return eventually(
+    async () => {
+      const s = await client.get(key);
+      return s.status === status && s;
+    },
+    timeoutMs,
+    `${key} to be ${status}`,
+  );
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReliableMessageClient } from '../../src/client/index.js';
 import { createPrisma } from '../../src/db/prisma.js';
-import { InvalidTransitionError, MessageNotFoundError, ValidationError } from '../../src/errors.js';
+import { InvalidTransitionError, KeyConflictError, MessageNotFoundError, ValidationError } from '../../src/errors.js';
 import { ackSignal, MessageProperty, type MessageState, workflowIdForKey } from '../../workflows/definitions.js';
 import { type BusinessDb, createBusinessDb } from '../helpers/business-db.js';
 import { connectTestClient, eventually, startTestService, type TestService } from '../helpers/service.js';
@@ -59,13 +59,14 @@ afterAll(async () => {
 });
 
 describe('upstream: prepare, confirm, cancel', () => {
-  it('prepare is idempotent by key: a second prepare registers nothing new', async () => {
+  it('prepare is idempotent by key: a second prepare registers nothing new; other content under the key is refused', async () => {
     const c = await newClient();
     const key = uniqueId('k');
     const first = await c.prepare({ key, topic, body: 'one' });
-    const second = await c.prepare({ key, topic, body: 'two' });
+    const second = await c.prepare({ key, topic, body: 'one' });
     expect(first.created).toBe(true);
     expect(second.created).toBe(false);
+    await expect(c.prepare({ key, topic, body: 'two' })).rejects.toBeInstanceOf(KeyConflictError);
     await eventually(async () => (await rowOf(key))?.status === 'WAITING_CONFIRM', 10_000, 'projection');
     expect(await prisma.message.count({ where: { key } })).toBe(1);
     expect((await rowOf(key))?.body).toBe('one');

@@ -49,8 +49,8 @@ describe('topic and group names', () => {
 
 describe('the consumer SDK uses the same name rule', () => {
   it.each([
-    [{ group: '%RETRY%stock', topic: 'orders' }, /group: must be 1-127 of \[a-zA-Z0-9_-\]/],
-    [{ group: 'stock', topic: 'RMQ_SYS_TRACE_TOPIC' }, /topic: is reserved by RocketMQ/],
+    [{ group: '%RETRY%stock', topic: 'orders' }, /^group must be 1-127 of \[a-zA-Z0-9_-\]/],
+    [{ group: 'stock', topic: 'RMQ_SYS_TRACE_TOPIC' }, /^topic is reserved by RocketMQ/],
   ])('refuses %j before connecting', async (names, rule) => {
     await expect(ReliableConsumer.start({ ...names, handler: async () => undefined })).rejects.toThrow(rule);
   });
