@@ -76,3 +76,15 @@ export class CommitOutcomeUnknownError extends Error {
     this.name = 'CommitOutcomeUnknownError';
   }
 }
+
+/** The message does not fit its topic as RocketMQ has it (missing, or of another message type). */
+export class TopicMismatchError extends Error {
+  constructor(
+    readonly code: 'TOPIC_NOT_FOUND' | 'TOPIC_TYPE_MISMATCH',
+    readonly field: string,
+    rule: string,
+  ) {
+    super(`${field} ${rule}`);
+    this.name = 'TopicMismatchError';
+  }
+}

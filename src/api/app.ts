@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { MAX_KEY_LENGTH } from '../names.js';
 import { authHook } from './auth.js';
 import type { ApiDeps } from './deps.js';
-import { ApiError, errorHandler } from './errors.js';
+import { ApiError, clientErrorHandler, errorHandler } from './errors.js';
 import { securityHeaders, writeRateLimit } from './hardening.js';
 import { MAX_REQUEST_BYTES } from './limits.js';
 import { openApiDocument } from './openapi.js';
@@ -31,6 +32,11 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     // Errors are logged by the error handler; a line per request would drown the worker's logs.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_REQUEST_BYTES,
+    // The longest valid key with every character percent-encoded (names are shorter).
+    routerOptions: { maxParamLength: 3 * MAX_KEY_LENGTH },
+    // The router's and the HTTP parser's refusals answer in the API's shape too.
+    frameworkErrors: (err, req, reply) => errorHandler(log)(err, req, reply),
+    clientErrorHandler,
   }) as unknown as FastifyInstance;
   app.setErrorHandler(errorHandler(log));
   app.setNotFoundHandler((req) => {

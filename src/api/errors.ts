@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import {
@@ -6,6 +7,7 @@ import {
   KeyReusedError,
   MessageNotFoundError,
   NotASubscriberError,
+  TopicMismatchError,
   ValidationError,
 } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -73,6 +75,14 @@ const FASTIFY_ERRORS: Record<string, (err: FastifyError) => [number, ErrorBody]>
       message: 'requestBody must not be empty with a JSON content-type',
     },
   ],
+  FST_ERR_MAX_PARAM_LENGTH: () => [
+    414,
+    { code: 'URI_TOO_LONG', field: 'url', message: `url has a path parameter longer than any valid key or name` },
+  ],
+  FST_ERR_BAD_URL: () => [
+    400,
+    { code: 'VALIDATION_FAILED', field: 'url', message: 'url is not valid percent-encoded UTF-8' },
+  ],
   FST_ERR_CTP_INVALID_JSON_BODY: (err) => [
     400,
     { code: 'VALIDATION_FAILED', field: 'requestBody', message: `requestBody must be valid JSON: ${err.message}` },
@@ -89,6 +99,7 @@ export function toHttpError(err: unknown, log: Logger, requestId: string): [numb
   if (err instanceof InvalidTransitionError || err instanceof KeyConflictError || err instanceof KeyReusedError)
     return [409, { code: err.code, message: err.message, field: 'key' }];
   if (err instanceof NotASubscriberError) return [409, { code: err.code, message: err.message, field: 'group' }];
+  if (err instanceof TopicMismatchError) return [409, { code: err.code, message: err.message, field: err.field }];
   if (err instanceof ApiError) return [err.statusCode, { code: err.code, message: err.message, field: err.field }];
   const fe = err as Partial<FastifyError>;
   const known = fe.code ? FASTIFY_ERRORS[fe.code] : undefined;
@@ -101,6 +112,35 @@ export function toHttpError(err: unknown, log: Logger, requestId: string): [numb
     500,
     { code: 'INTERNAL_ERROR', message: `internal error (request ${requestId}); the service log has the cause` },
   ];
+}
+
+/**
+ * Errors the HTTP parser finds before fastify sees a request (headers too large, a timeout, garbage),
+ * written straight to the socket in the same shape.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, body]: [number, string, ErrorBody] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [
+          431,
+          'Request Header Fields Too Large',
+          {
+            code: 'HEADERS_TOO_LARGE',
+            field: 'headers',
+            message: 'headers are larger than the server accepts (16 KiB)',
+          },
+        ]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', { code: 'REQUEST_TIMEOUT', message: 'request was not received in time' }]
+        : [400, 'Bad Request', { code: 'BAD_REQUEST', message: 'request is not valid HTTP' }];
+  const json = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${json}`,
+    );
+  }
+  socket.destroy(err);
 }
 
 export function errorHandler(log: Logger) {

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { workflowIdForKey } from '../../workflows/definitions.js';
 import type { Config } from '../config.js';
+import { ValidationError } from '../errors.js';
+import { parseMessageKey } from '../message-spec.js';
 import { ApiClient, ApiError } from './api-client.js';
 import { table } from './table.js';
 
@@ -10,7 +12,7 @@ export const ExitCode = { ok: 0, failed: 1, usage: 2, notFound: 3, conflict: 4, 
 export class UsageError extends Error {}
 
 interface Delivery {
-  group: string;
+  consumerGroup: string;
   status: string;
   sendCount: number;
   receiveCount: number;
@@ -121,7 +123,7 @@ export const OPERATOR_COMMANDS: Record<string, (args: string[], config: Config, 
     out(
       table(
         ['GROUP', 'STATUS', 'SENT', 'RECEIVED', 'LAST ERROR'],
-        m.deliveries.map((d) => [d.group, d.status, d.sendCount, d.receiveCount, d.lastError]),
+        m.deliveries.map((d) => [d.consumerGroup, d.status, d.sendCount, d.receiveCount, d.lastError]),
       ),
     );
     out('\nevents');
@@ -226,7 +228,12 @@ async function messageAction(
 
 function onlyKey(positionals: string[]): string {
   if (positionals.length !== 1 || !positionals[0]) throw new UsageError('expected exactly one message KEY');
-  return positionals[0];
+  try {
+    return parseMessageKey(positionals[0]);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 function nested(label: string, data: Record<string, Record<string, number>>): string {

@@ -1,4 +1,4 @@
-export { InvalidTransitionError, MessageNotFoundError, ValidationError } from '../errors.js';
+export { InvalidTransitionError, MessageNotFoundError, TopicMismatchError, ValidationError } from '../errors.js';
 export type { CheckBackHandler, CheckBackOptions, CheckBackServer, LocalTableCheckBack } from './check-back-server.js';
 export { LOCAL_MESSAGE_TABLE, purgeLocalMessages } from './local-transaction.js';
 export {

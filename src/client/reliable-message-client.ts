@@ -4,6 +4,7 @@ import type { MessageSpec, MessageState, Registration, Timings } from '../../wor
 import { ValidationError } from '../errors.js';
 import { logger as defaultLogger, type Logger } from '../logger.js';
 import { parseMessageSpec } from '../message-spec.js';
+import { createTopicCatalog, type TopicCatalog } from '../rocketmq/topic-catalog.js';
 import { connectTemporalClient, sdkEndpoints } from '../temporal/connection.js';
 import { registerWithService } from '../temporal/registration.js';
 import {
@@ -21,6 +22,8 @@ export interface ClientOptions {
   temporal?: { address?: string; namespace?: string };
   /** The reliable-message service's task queue (its worker's). */
   taskQueue?: string;
+  /** RocketMQ's name server (host:port), where prepare and send check a message's topic. */
+  rocketmq?: { namesrv?: string };
   /** This upstream application's name; its check-back answers for its messages. */
   producerGroup: string;
   /**
@@ -54,6 +57,7 @@ export class ReliableMessageClient {
     readonly producerGroup: string,
     private readonly address: string,
     private readonly log: Logger,
+    private readonly topics: TopicCatalog,
     private readonly registrationTimeoutMs?: number,
   ) {}
 
@@ -61,7 +65,7 @@ export class ReliableMessageClient {
     const timeout = opts.registrationTimeoutMs;
     if (timeout !== undefined && !(timeout > 0))
       throw new ValidationError('registrationTimeoutMs', 'must be a positive number of milliseconds');
-    const { address, namespace, serviceTaskQueue, codec } = sdkEndpoints(opts);
+    const { address, namespace, serviceTaskQueue, codec, rocketmq } = sdkEndpoints(opts);
     const log = (opts.log ?? defaultLogger).child({ producerGroup: opts.producerGroup });
     const temporal = await connectTemporalClient({ address, namespace }, codec);
     return new ReliableMessageClient(
@@ -70,6 +74,7 @@ export class ReliableMessageClient {
       opts.producerGroup,
       address,
       log,
+      createTopicCatalog({ namesrv: rocketmq.namesrv, log }),
       opts.registrationTimeoutMs,
     );
   }
@@ -164,6 +169,7 @@ export class ReliableMessageClient {
       this.taskQueue,
       parseMessageSpec({ ...input, producerGroup: this.producerGroup }),
       confirmed,
+      this.topics,
     );
   }
 }

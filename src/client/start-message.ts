@@ -8,7 +8,8 @@ import {
   workflowIdForKey,
 } from '../../workflows/definitions.js';
 import { KeyConflictError } from '../errors.js';
-import type { MessageSpecInput } from '../message-spec.js';
+import { checkTopicFit, type MessageSpecInput } from '../message-spec.js';
+import type { TopicCatalog } from '../rocketmq/topic-catalog.js';
 
 export interface PrepareResult {
   key: string;
@@ -18,8 +19,10 @@ export interface PrepareResult {
 }
 
 /**
- * Starts a message's workflow (prepare, or send when `confirmed`) from a validated spec. Used by the
- * SDK and by the HTTP API, which takes the producer group from the request. A repeat with the same
+ * Starts a message's workflow (prepare, or send when `confirmed`) from a validated spec, once its
+ * topic is known to take it (checkTopicFit). Used by the SDK and by the HTTP API, which takes the
+ * producer group from the request. While RocketMQ cannot be asked, messages are accepted unchecked:
+ * a producer's business must not stop because the broker is briefly away. A repeat with the same
  * spec is idempotent (`created: false`); the same key with another spec is a KeyConflictError.
  */
 export async function startMessage(
@@ -27,11 +30,21 @@ export async function startMessage(
   taskQueue: string,
   spec: MessageSpecInput,
   confirmed: boolean,
+  topics: TopicCatalog,
 ): Promise<PrepareResult> {
   const { timings, ...message } = spec;
   const workflowId = workflowIdForKey(message.key);
   const hash = specHash(spec);
   const args: ReliableMessageInput = { message, confirmed, timings, specHash: hash };
+  const topic = await topics.lookup(message.topic);
+  try {
+    if (topic !== 'unreachable') checkTopicFit(message, topic);
+  } catch (misfit) {
+    // A message that exists is answered as such (a repeat or a key conflict), whatever its topic is now.
+    const earlier = await existingMessage(temporal, message.key, workflowId, hash);
+    if (earlier) return earlier;
+    throw misfit;
+  }
   try {
     await temporal.workflow.start(RELIABLE_MESSAGE_WORKFLOW, {
       taskQueue,
@@ -51,25 +64,39 @@ export async function startMessage(
     return { key: message.key, workflowId, created: true };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    const stored = await storedSpecHash(temporal, workflowId);
-    // Messages started before the hash was kept have none: they cannot be compared, only repeated.
-    if (stored !== undefined && stored !== hash) throw new KeyConflictError(message.key);
-    return { key: message.key, workflowId, created: false };
+    // Gone between the refused start and now (past retention): nothing to compare with.
+    return (
+      (await existingMessage(temporal, message.key, workflowId, hash)) ?? {
+        key: message.key,
+        workflowId,
+        created: false,
+      }
+    );
   }
 }
 
 /**
- * The hash the message was started with, from its state (a query: it stays in the workflow's encrypted
- * payloads, since a bare hash of a short body could be guessed from history).
+ * The answer for a key whose workflow exists: a repeat (`created: false`) or a KeyConflictError;
+ * undefined when there is no workflow. The stored hash comes from the message's state (a query: it
+ * stays in the workflow's encrypted payloads, since a bare hash of a short body could be guessed
+ * from history).
  */
-async function storedSpecHash(temporal: Client, workflowId: string): Promise<string | undefined> {
+async function existingMessage(
+  temporal: Client,
+  key: string,
+  workflowId: string,
+  hash: string,
+): Promise<PrepareResult | undefined> {
+  let stored: string | undefined;
   try {
-    return (await temporal.workflow.getHandle(workflowId).query(stateQuery)).specHash;
+    stored = (await temporal.workflow.getHandle(workflowId).query(stateQuery)).specHash;
   } catch (err) {
-    // Gone between the refused start and now (past retention): nothing to compare with.
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
+  // Messages started before the hash was kept have none: they cannot be compared, only repeated.
+  if (stored !== undefined && stored !== hash) throw new KeyConflictError(key);
+  return { key, workflowId, created: false };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Pool, PoolConnection } from 'mysql2/promise';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import { toValidationError } from '../message-spec.js';
+import { nameSchema } from '../names.js';
 
 export interface ConsumedMessage {
   key: string;
@@ -42,8 +43,8 @@ const endpointOverride = z.string().min(1, 'must not be empty').optional();
 const consumerOptionsSchema = z
   .object({
     /** This downstream application's consumer group. */
-    group: name,
-    topic: name,
+    group: name.pipe(nameSchema),
+    topic: name.pipe(nameSchema),
     /** Tags to receive (RocketMQ tag filter `a || b`); all when omitted or empty. */
     tags: z
       .array(

@@ -56,17 +56,30 @@ export async function remotingCall(
       const length = received.readInt32BE(0);
       if (received.length < 4 + length) return;
       socket.end();
-      const headerLength = received.readInt32BE(4) & 0xffffff;
-      const parsed = JSON.parse(received.subarray(8, 8 + headerLength).toString('utf8')) as {
-        code: number;
-        flag: number;
-        remark?: string;
-        extFields?: Record<string, string>;
-      };
+      // A throw here would be uncaught (an event listener): every problem of the answer rejects instead.
+      const parsed = parseResponse(received, length);
+      if (parsed instanceof Error) return fail(parsed);
       if ((parsed.flag & RESPONSE_FLAG) === 0) return fail(new Error('got a request, not a response'));
-      resolve({ ...parsed, body: received.subarray(8 + headerLength, 4 + length) });
+      resolve(parsed);
     });
   });
+}
+
+function parseResponse(received: Buffer, length: number): (RemotingResponse & { flag: number }) | Error {
+  if (length < 4) return new Error(`the answer's frame length ${length} is invalid`);
+  const headerLength = received.readInt32BE(4) & 0xffffff;
+  if (headerLength > length - 4) return new Error(`the answer's header length ${headerLength} is invalid`);
+  try {
+    const header = JSON.parse(received.subarray(8, 8 + headerLength).toString('utf8')) as {
+      code: number;
+      flag: number;
+      remark?: string;
+      extFields?: Record<string, string>;
+    };
+    return { ...header, body: received.subarray(8 + headerLength, 4 + length) };
+  } catch {
+    return new Error("the answer's header is not JSON");
+  }
 }
 
 function splitAddress(address: string): [string, number] {

@@ -1,3 +1,4 @@
+import { nameProblem } from '../names.js';
 import { remotingCall } from './remoting.js';
 
 /** RocketMQ 5 message types; the proxy rejects a message whose type differs from its topic's. */
@@ -27,9 +28,8 @@ export async function ensureTopic(
   type: TopicMessageType = 'NORMAL',
   queues = 4,
 ): Promise<void> {
-  if (!/^[%|a-zA-Z0-9_-]{1,127}$/.test(topic)) {
-    throw new Error(`topic "${topic}" is invalid: use 1-127 letters, digits, '_' or '-'`);
-  }
+  const problem = nameProblem(topic);
+  if (problem) throw new Error(`topic "${topic}" ${problem}`);
   const res = await remotingCall(opts.brokerAddr, UPDATE_AND_CREATE_TOPIC, {
     topic,
     defaultTopic: 'TBW102',

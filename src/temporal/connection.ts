@@ -78,7 +78,11 @@ export function temporalConnectionOptions(
  * local-stack defaults as the service's own configuration.
  */
 export function sdkEndpoints(
-  given: { temporal?: { address?: string; namespace?: string }; taskQueue?: string; rocketmq?: { endpoints?: string } },
+  given: {
+    temporal?: { address?: string; namespace?: string };
+    taskQueue?: string;
+    rocketmq?: { endpoints?: string; namesrv?: string };
+  },
   env: NodeJS.ProcessEnv = process.env,
 ): {
   address: string;
@@ -94,6 +98,10 @@ export function sdkEndpoints(
     address: given.temporal?.address ?? defaults.temporal.address,
     namespace: given.temporal?.namespace ?? defaults.temporal.namespace,
     serviceTaskQueue: given.taskQueue ?? defaults.temporal.taskQueue,
-    rocketmq: { ...defaults.rocketmq, endpoints: given.rocketmq?.endpoints ?? defaults.rocketmq.endpoints },
+    rocketmq: {
+      ...defaults.rocketmq,
+      endpoints: given.rocketmq?.endpoints ?? defaults.rocketmq.endpoints,
+      namesrv: given.rocketmq?.namesrv ?? defaults.rocketmq.namesrv,
+    },
   };
 }

@@ -73,6 +73,33 @@ describe('rmsg (the real binary, against the running API)', () => {
     expect(resend.stdout).toContain(`resend: ${key} is now SENDING`);
   });
 
+  it("show, resend, confirm and cancel work for the longest keys; show names each delivery's group", async () => {
+    const group = uniqueId('cli-long');
+    await client.register({ kind: 'subscription', topic, tagExpression: '*', consumerGroup: group });
+    const dead = uniqueId('cli').padEnd(191, ':');
+    await client.send({ key: dead, topic, body: '{}' });
+    await eventually(async () => (await client.get(dead)).status === 'DEAD', 15_000, 'DEAD');
+    const show = await rmsg(['show', dead], READ_TOKEN);
+    expect(show.code).toBe(0);
+    const deliveries = show.stdout.slice(show.stdout.indexOf('deliveries'), show.stdout.indexOf('\nevents'));
+    expect(deliveries).toMatch(new RegExp(`^${group}\\s+DEAD`, 'm'));
+    expect(await rmsg(['resend', dead])).toMatchObject({ code: 0 });
+
+    const [confirmed, cancelled] = [uniqueId('cli').padEnd(191, 'c'), uniqueId('cli').padEnd(191, 'x')];
+    await client.prepare({ key: confirmed, topic, body: '{}' });
+    await client.prepare({ key: cancelled, topic, body: '{}' });
+    expect((await rmsg(['confirm', confirmed])).stdout).toContain(`confirm: ${confirmed} is now SENDING`);
+    expect((await rmsg(['cancel', cancelled])).stdout).toContain(`cancel: ${cancelled} is now CANCELLED`);
+  });
+
+  it('refuses a key no URL reaches before calling the API (usage, exit 2)', async () => {
+    for (const key of ['..', 'a/b']) {
+      const r = await rmsg(['show', key], READ_TOKEN);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/key must not/);
+    }
+  });
+
   it('stats prints counts; bad usage, bad input and a bad token have their own exit codes', async () => {
     const stats = await rmsg(['stats'], READ_TOKEN);
     expect(stats.code).toBe(0);

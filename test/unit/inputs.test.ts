@@ -25,7 +25,7 @@ describe('message spec validation', () => {
     [{ ...ok, key: 'has space' }, 'key must be printable ASCII without spaces'],
     [{ ...ok, key: 'k'.repeat(192) }, 'key must be at most 191 characters'],
     [{ ...ok, topic: 'bad topic!' }, 'topic must be 1-127 of [a-zA-Z0-9_-]'],
-    [{ ...ok, tag: 'a||b' }, "tag must not contain '|', '*' or spaces"],
+    [{ ...ok, tag: 'a||b' }, "tag must not contain '|', '*', spaces or control characters"],
     [{ ...ok, body: 'x'.repeat(MAX_BODY_BYTES + 1) }, `body must be at most ${MAX_BODY_BYTES} bytes`],
     [{ ...ok, body: '"'.repeat(MAX_BODY_BYTES / 2 + 1) }, 'body must be at most'], // escapes count
     [{ ...ok, delayMs: -1 }, 'delayMs Too small: expected number to be >0'],

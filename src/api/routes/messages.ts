@@ -2,6 +2,7 @@ import { confirmMessage, workflowExists } from '../../client/message-ops.js';
 import { startMessage } from '../../client/start-message.js';
 import { KeyReusedError, MessageNotFoundError } from '../../errors.js';
 import type { MessageSpecInput } from '../../message-spec.js';
+import { createTopicCatalog } from '../../rocketmq/topic-catalog.js';
 import type { ApiDeps } from '../deps.js';
 import { listMessages } from '../message-list.js';
 import { existingMessageOwner, messageOwner } from '../message-owner.js';
@@ -17,8 +18,9 @@ import {
 } from '../schemas/messages.js';
 
 /** Prepare or send a message, read one, list them. */
-export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[] {
+export function messageRoutes({ temporal, prisma, config, log }: ApiDeps): AnyRoute[] {
   const owner = messageOwner({ prisma, temporal });
+  const topics = createTopicCatalog({ namesrv: config.rocketmq.namesrv, log });
 
   /**
    * A key whose message is in MySQL (live or archived) but whose workflow is gone (past Temporal's retention)
@@ -56,14 +58,21 @@ export function messageRoutes({ temporal, prisma, config }: ApiDeps): AnyRoute[]
         409: {
           description:
             'The key is used by a message with other content (KEY_CONFLICT) or used before and gone ' +
-            '(KEY_REUSED), or confirm: true for a message already cancelled (INVALID_TRANSITION)',
+            '(KEY_REUSED), confirm: true for a message already cancelled (INVALID_TRANSITION), or the ' +
+            'topic does not exist (TOPIC_NOT_FOUND) or takes other messages (TOPIC_TYPE_MISMATCH)',
           schema: errors[400].schema,
         },
       },
       handler: async ({ body }, _req, reply) => {
         const { confirm = false, ...spec } = body;
         await refuseReusedKey(spec.key);
-        const result = await startMessage(temporal, config.temporal.taskQueue, spec as MessageSpecInput, confirm);
+        const result = await startMessage(
+          temporal,
+          config.temporal.taskQueue,
+          spec as MessageSpecInput,
+          confirm,
+          topics,
+        );
         if (confirm && !result.created) await confirmMessage(temporal, spec.key, 'producer');
         reply.code(result.created ? 201 : 200);
         return { ...result, confirmed: confirm };

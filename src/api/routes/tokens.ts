@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { ApiToken } from '../../db/prisma.js';
 import { ValidationError } from '../../errors.js';
+import { nameSchema } from '../../names.js';
 import { ROLES, tokenHash } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { type AnyRoute, route } from '../route.js';
-import { errors, isoDate, isoDateOrNull, nameSchema, notFound } from '../schemas/common.js';
+import { errors, isoDate, isoDateOrNull, notFound } from '../schemas/common.js';
 import { listOf } from '../schemas/registrations.js';
 
 const tokenBody = z

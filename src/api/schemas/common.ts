@@ -1,10 +1,5 @@
 import { z } from 'zod';
-import { messageKeySchema } from '../../message-spec.js';
-
-/** Topic and group names: what RocketMQ accepts (as the message spec checks them). */
-export const nameSchema = z
-  .string({ error: 'is required and must be a string' })
-  .regex(/^[a-zA-Z0-9_%|-]{1,127}$/, 'must be 1-127 of [a-zA-Z0-9_-]');
+import { messageKeySchema } from '../../names.js';
 
 export const errorSchema = z
   .object({

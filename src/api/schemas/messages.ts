@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { MESSAGE_STATUSES } from '../../../workflows/definitions.js';
 import { messageSpecSchema } from '../../message-spec.js';
-import { isoDate, isoDateOrNull, nameSchema } from './common.js';
+import { nameSchema } from '../../names.js';
+import { isoDate, isoDateOrNull } from './common.js';
 
 /** POST /v1/messages: the SDK's message spec with the producer group, and `confirm` for a send. */
 export const createMessageBody = messageSpecSchema.safeExtend({

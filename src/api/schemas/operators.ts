@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AUDIT_FINDINGS, REDRIVE_ACTIONS } from '../../../workflows/operator-definitions.js';
-import { isoDate, isoDateOrNull, nameSchema } from './common.js';
+import { nameSchema } from '../../names.js';
+import { isoDate, isoDateOrNull } from './common.js';
 import { messageStatusSchema } from './messages.js';
 
 const isoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { isoDate, isoDateOrNull, nameSchema } from './common.js';
+import { nameSchema } from '../../names.js';
+import { isoDate, isoDateOrNull } from './common.js';
 
 export const subscriptionParams = z.object({ topic: nameSchema, group: nameSchema });
 export const groupParams = z.object({ group: nameSchema });
