@@ -1,0 +1,116 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, createWriteStream, openSync } from 'node:fs';
+import type { ChildReport, OrderCommand } from './protocol.js';
+
+const REPO_ROOT = new URL('../../', import.meta.url).pathname;
+const START_TIMEOUT_MS = 180_000;
+
+export type ChildState = 'starting' | 'up' | 'down';
+
+/**
+ * One process the chaos run starts, kills with SIGKILL and restarts: the service worker (ready when it
+ * logs `readyLine`) or an order/stock process (ready when it reports over IPC). Commands sent while it
+ * starts wait for it; an exit nobody asked for is counted and the process restarted.
+ */
+export class ChaosChild {
+  state: ChildState = 'down';
+  unexpectedExits = 0;
+  private child?: ChildProcess;
+  private pending: OrderCommand[] = [];
+  private expectingExit = false;
+
+  constructor(
+    readonly name: string,
+    private readonly args: string[],
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly logFile: string,
+    private readonly onReport: (report: ChildReport, from: ChaosChild) => void,
+    private readonly opts: { readyLine?: string; restartOnExit?: boolean } = {},
+  ) {}
+
+  async start(): Promise<void> {
+    this.state = 'starting';
+    this.expectingExit = false;
+    const log = openSync(this.logFile, 'a');
+    const child = spawn(process.execPath, ['--import', 'tsx', ...this.args], {
+      cwd: REPO_ROOT,
+      env: this.env,
+      stdio: this.opts.readyLine ? ['ignore', 'pipe', log] : ['ignore', log, log, 'ipc'],
+    });
+    closeSync(log);
+    this.child = child;
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${this.name} not ready after ${START_TIMEOUT_MS} ms`)),
+        START_TIMEOUT_MS,
+      );
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`${this.name} exited while starting (${signal ?? code}); log ${this.logFile}`));
+      });
+      if (this.opts.readyLine) {
+        const line = this.opts.readyLine;
+        child.stdout?.pipe(createWriteStream(this.logFile, { flags: 'a' }));
+        child.stdout?.on('data', (chunk: Buffer) => {
+          if (this.state === 'starting' && chunk.toString().includes(line)) done();
+        });
+      }
+      child.on('message', (report: ChildReport) => {
+        if (report.type === 'ready') done();
+        else this.onReport(report, this);
+      });
+    });
+    child.once('exit', () => {
+      if (this.child !== child) return;
+      this.state = 'down';
+      if (this.expectingExit || !this.opts.restartOnExit) return;
+      this.unexpectedExits++;
+      setTimeout(() => void this.start().catch(() => undefined), 2000);
+    });
+    await ready;
+    this.state = 'up';
+    for (const command of this.pending.splice(0)) child.send(command);
+  }
+
+  /** Sends a command now, or once the process is up; false when it is down (the caller counts a refusal). */
+  send(command: OrderCommand): boolean {
+    if (this.state === 'down') return false;
+    if (this.state === 'starting') this.pending.push(command);
+    else this.child?.send(command);
+    return true;
+  }
+
+  /** The process will die by itself (it was told to crash): not an unexpected exit. */
+  expectExit(): void {
+    this.expectingExit = true;
+  }
+
+  exited(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => child.once('exit', () => resolve()));
+  }
+
+  async kill(): Promise<void> {
+    this.expectingExit = true;
+    const exited = this.exited();
+    this.child?.kill('SIGKILL');
+    await exited;
+    this.state = 'down';
+  }
+
+  /** Graceful stop at the end of a run (SIGTERM; SIGKILL after 15 s). */
+  async stop(): Promise<void> {
+    this.expectingExit = true;
+    const exited = this.exited();
+    this.child?.kill('SIGTERM');
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+    this.state = 'down';
+  }
+}
