@@ -5,6 +5,12 @@ import type { ChildReport, OrderCommand } from './protocol.js';
 const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 const START_TIMEOUT_MS = 180_000;
 
+/** Every process a run started must die with it, however the run ends. */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 export type ChildState = 'starting' | 'up' | 'down';
 
 /**
@@ -39,6 +45,7 @@ export class ChaosChild {
     });
     closeSync(log);
     this.child = child;
+    live.add(child);
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`${this.name} not ready after ${START_TIMEOUT_MS} ms`)),
@@ -65,6 +72,7 @@ export class ChaosChild {
       });
     });
     child.once('exit', () => {
+      live.delete(child);
       if (this.child !== child) return;
       this.state = 'down';
       if (this.expectingExit || !this.opts.restartOnExit) return;
@@ -76,12 +84,10 @@ export class ChaosChild {
     for (const command of this.pending.splice(0)) child.send(command);
   }
 
-  /** Sends a command now, or once the process is up; false when it is down (the caller counts a refusal). */
-  send(command: OrderCommand): boolean {
-    if (this.state === 'down') return false;
-    if (this.state === 'starting') this.pending.push(command);
-    else this.child?.send(command);
-    return true;
+  /** Sends a command now, or once the process is (re)started: requests wait while the service is down. */
+  send(command: OrderCommand): void {
+    if (this.state === 'up') this.child?.send(command);
+    else this.pending.push(command);
   }
 
   /** The process will die by itself (it was told to crash): not an unexpected exit. */

@@ -31,6 +31,8 @@ const { values: args } = parseArgs({
   },
 });
 
+// Exiting kills the run's child processes (see children.ts); the isolated stack stays up.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 const fault = args.fault as Fault;
 if (!FAULTS.includes(fault)) fail(`--fault must be one of ${FAULTS.join(', ')}, got '${args.fault}'`);
 const stack = new IsolatedStack(integer('port-offset', 1), args.state);

@@ -92,6 +92,8 @@ export interface Verdict {
 const SKUS = ['apple', 'pear', 'plum'];
 const INITIAL_STOCK = 1_000_000;
 const FINAL = new Set(['FINISHED', 'CANCELLED']);
+/** Workflow statuses that need nothing more: COMPLETED (FINISHED or CANCELLED), NONE (never prepared). */
+const SETTLED = new Set(['COMPLETED', 'NONE']);
 
 /**
  * The order/stock scenario at volume on an isolated stack, with faults: real processes (service worker,
@@ -203,7 +205,6 @@ export async function runChaos(opts: ChaosOptions): Promise<Verdict> {
         });
         crashNextOrder = true;
         await Promise.race([crashed, sleep(10_000)]);
-        await child.exited();
       }
       await child.kill();
       return () => child.start();
@@ -253,20 +254,24 @@ export async function runChaos(opts: ChaosOptions): Promise<Verdict> {
           orderService.expectExit();
           void orderService.exited().then(() => producerCrashed?.());
         }
-        if (!target.send(command)) outcomes.set(order.id, 'failed');
+        target.send(command);
         placedCount.n = i + 1;
       }
     };
 
     // ------------------------------------------------------------ watch
     const finalAt = new Map<string, number>();
+    const projection = new Map<string, string>();
     const longest = { events: 0, key: '' };
     const keys = orders.map((o) => o.id);
     const pollProjection = async () => {
       const [rows] = await serviceDb.query<RowDataPacket[]>('SELECT `key`, status FROM rm_message WHERE `key` IN (?)', [
         keys,
       ]);
-      for (const r of rows) if (FINAL.has(r.status) && !finalAt.has(r.key)) finalAt.set(r.key, Date.now());
+      for (const r of rows) {
+        projection.set(r.key, r.status);
+        if (FINAL.has(r.status) && !finalAt.has(r.key)) finalAt.set(r.key, Date.now());
+      }
       return rows.length;
     };
     const sampleHistories = async (which: string[]) => {
@@ -307,7 +312,7 @@ export async function runChaos(opts: ChaosOptions): Promise<Verdict> {
       const projectionDone = committed !== undefined && [...committed].every((k) => finalAt.has(k));
       if (projectionDone || Date.now() > deadline) {
         states = await temporalStates(client, keys);
-        if ([...states.values()].every((s) => FINAL.has(s) || s === 'NONE') || Date.now() > deadline) break;
+        if ([...states.values()].every((s) => SETTLED.has(s)) || Date.now() > deadline) break;
       }
     }
     const settleMs = Date.now() - settleStart;
@@ -409,18 +414,21 @@ async function committedIds(pool: Pool, keys: string[]): Promise<Set<string>> {
   return new Set(rows.map((r) => String(r.id)));
 }
 
-/** Each key's status in Temporal (its workflow's query), NONE without a workflow, UNKNOWN when it does not answer. */
+/**
+ * Each key's workflow status in Temporal (COMPLETED once FINISHED or CANCELLED, RUNNING before), NONE
+ * without a workflow, UNKNOWN when Temporal does not answer. A describe needs no worker, unlike a query.
+ */
 async function temporalStates(client: ReliableMessageClient, keys: string[]): Promise<Map<string, string>> {
   const states = new Map<string, string>();
   await runWithConcurrency(keys.length, 16, async (i) => {
     const key = keys[i] as string;
-    const status = await Promise.race([
-      client.get(key).then(
-        (s) => s.status as string,
-        (err: unknown) => ((err as Error).name === 'MessageNotFoundError' ? 'NONE' : 'UNKNOWN'),
-      ),
-      sleep(10_000).then(() => 'UNKNOWN'),
-    ]);
+    const status = await client.temporal.workflow
+      .getHandle(workflowIdForKey(key))
+      .describe()
+      .then(
+        (d) => d.status.name as string,
+        (err: unknown) => ((err as Error).name === 'WorkflowNotFoundError' ? 'NONE' : 'UNKNOWN'),
+      );
     states.set(key, status);
   });
   return states;
