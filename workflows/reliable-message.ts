@@ -96,7 +96,10 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
     tracked ??
     (await (async () => {
       const timings = await retrying(() => local.resolveTimings(input.timings ?? {}));
-      const fresh = { state: M.initialState(input.message, timings, now(), input.confirmed), unsynced: [] };
+      // Created when the execution started, not when this task runs: a retried first task (the first
+      // timed out after writing the projection row) must recognise that row as its own.
+      const createdAt = wf.workflowInfo().startTime.getTime();
+      const fresh = { state: M.initialState(input.message, timings, createdAt, input.confirmed), unsynced: [] };
       M.record(fresh, now(), 'PREPARED', { confirmed: input.confirmed, producerGroup: input.message.producerGroup });
       return fresh;
     })());
