@@ -334,13 +334,14 @@ export async function runChaos(opts: ChaosOptions): Promise<Verdict> {
     const problems: Verdict['problems'] = [];
     for (const o of orders) {
       const n = moves.get(o.id) ?? 0;
-      const status = states.get(o.id);
+      const workflow = states.get(o.id);
+      const status = `workflow ${workflow}, projection ${projection.get(o.id) ?? 'none'}`;
       if (committed.has(o.id) && n === 0) problems.push({ key: o.id, problem: 'lost', status });
       if (n > 1) problems.push({ key: o.id, problem: `duplicate (${n} stock moves)`, status });
       if (!committed.has(o.id) && n > 0)
         problems.push({ key: o.id, problem: 'phantom (effect without commit)', status });
-      if (status && !FINAL.has(status) && status !== 'NONE') problems.push({ key: o.id, problem: 'stuck', status });
-      if (status && FINAL.has(status) && !finalAt.has(o.id))
+      if (workflow && !SETTLED.has(workflow)) problems.push({ key: o.id, problem: 'stuck', status });
+      if (workflow === 'COMPLETED' && !finalAt.has(o.id))
         problems.push({ key: o.id, problem: 'projection lag', status });
     }
     let stockMismatches = 0;
