@@ -69,8 +69,10 @@ export interface Verdict {
   committed: number;
   rolledBack: number;
   crashed: number;
-  /** Orders the order service refused or failed before commit (it or its database or Temporal was down). */
+  /** Orders that never committed though not rolled back on purpose (their service, database or Temporal was down). */
   refused: number;
+  /** Why orders failed before commit, as the order service reported it, with counts. */
+  failures: Record<string, number>;
   effects: number;
   duplicates: number;
   /** Stock moves for an order that never committed. */
@@ -122,10 +124,15 @@ export async function runChaos(opts: ChaosOptions): Promise<Verdict> {
 
   const outcomes = new Map<string, OrderOutcome>();
   const confirmMs: number[] = [];
+  const failures: Record<string, number> = {};
   const onReport = (r: ChildReport) => {
     if (r.type !== 'placed') return;
     outcomes.set(r.id, r.outcome);
     if (r.confirmMs !== undefined) confirmMs.push(r.confirmMs);
+    if (r.outcome === 'failed') {
+      const reason = (r.error ?? 'unknown').replaceAll(r.id, '<key>').slice(0, 160);
+      failures[reason] = (failures[reason] ?? 0) + 1;
+    }
   };
   const logFile = (name: string) => `${opts.logDir}/${runId}-${name}.log`;
   const childEnv = (extra: Record<string, string>) => ({
@@ -367,6 +374,7 @@ export async function runChaos(opts: ChaosOptions): Promise<Verdict> {
       rolledBack: orders.filter((o) => o.kind === 'rollback' && outcomes.get(o.id) === 'rolledBack').length,
       crashed: orders.filter((o) => o.kind === 'crash' && committed.has(o.id)).length,
       refused: orders.filter((o) => !committed.has(o.id) && outcomes.get(o.id) !== 'rolledBack').length,
+      failures,
       effects: [...moves.values()].reduce((s, n) => s + n, 0),
       duplicates: count('duplicate'),
       phantoms: count('phantom'),

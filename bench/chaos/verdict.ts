@@ -29,6 +29,7 @@ export function formatVerdict(v: Verdict): string {
     ['verdict', v.ok ? 'PASS' : 'FAIL'],
   ];
   const lines = [`chaos ${v.runId}`, ...rows.map(([k, val]) => `  ${k.padEnd(32)} ${val}`)];
+  for (const [reason, n] of Object.entries(v.failures)) lines.push(`  - ${n} x failed before commit: ${reason}`);
   for (const p of v.problems.slice(0, 20)) lines.push(`  ! ${p.key}: ${p.problem}${p.status ? ` (${p.status})` : ''}`);
   if (v.problems.length > 20) lines.push(`  ! ... ${v.problems.length - 20} more in the JSON`);
   return lines.join('\n');
