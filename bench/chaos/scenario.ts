@@ -73,6 +73,8 @@ export interface Verdict {
   refused: number;
   /** Why orders failed before commit, as the order service reported it, with counts. */
   failures: Record<string, number>;
+  /** Orders whose process never reported an outcome (it died with them in flight). */
+  unreported: number;
   effects: number;
   duplicates: number;
   /** Stock moves for an order that never committed. */
@@ -375,6 +377,7 @@ export async function runChaos(opts: ChaosOptions): Promise<Verdict> {
       crashed: orders.filter((o) => o.kind === 'crash' && committed.has(o.id)).length,
       refused: orders.filter((o) => !committed.has(o.id) && outcomes.get(o.id) !== 'rolledBack').length,
       failures,
+      unreported: orders.filter((o) => !outcomes.has(o.id)).length,
       effects: [...moves.values()].reduce((s, n) => s + n, 0),
       duplicates: count('duplicate'),
       phantoms: count('phantom'),
