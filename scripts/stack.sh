@@ -45,6 +45,13 @@ PROXY_REMOTING_PORT=$((8080 + OFFSET))
 TEMPORAL_EXTRA_PORTS=()
 if ((OFFSET > 0)); then
   TEMPORAL_EXTRA_PORTS=(--http-port $((7243 + OFFSET)) --metrics-port $((7253 + OFFSET)))
+  # A moved port must not land on one of the default instance's (offset 1000 puts gRPC on its Web UI).
+  for p in $MARIADB_PORT $TEMPORAL_PORT $TEMPORAL_UI_PORT $((7243 + OFFSET)) $((7253 + OFFSET)) $NAMESRV_PORT \
+    $((BROKER_PORT - 2)) $BROKER_PORT $((BROKER_PORT + 1)) $PROXY_GRPC_PORT $PROXY_REMOTING_PORT; do
+    case " 3306 7233 8233 9876 10909 10911 10912 8081 8080 " in
+      *" $p "*) echo "RMSG_STACK_PORT_OFFSET=$OFFSET puts a port on $p, a port of the default instance" >&2; exit 1 ;;
+    esac
+  done
 fi
 
 mkdir -p "$RUN" "$LOGS"
