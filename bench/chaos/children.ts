@@ -90,9 +90,10 @@ export class ChaosChild {
     else this.pending.push(command);
   }
 
-  /** The process will die by itself (it was told to crash): not an unexpected exit. */
+  /** The process will die by itself (it was told to crash): not an unexpected exit; it gets no more commands. */
   expectExit(): void {
     this.expectingExit = true;
+    this.state = 'down';
   }
 
   exited(): Promise<void> {

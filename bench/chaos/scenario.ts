@@ -252,7 +252,6 @@ export async function runChaos(opts: ChaosOptions): Promise<Verdict> {
           command = { type: last ? 'crashAfterCommit' : 'commitOnly', order };
           target = crasher;
           if (last) {
-            crasher.expectExit();
             batch = 0;
             crasher = orders.slice(i + 1).some((o) => o.kind === 'crash') ? newCrasher() : undefined;
           }
@@ -260,10 +259,11 @@ export async function runChaos(opts: ChaosOptions): Promise<Verdict> {
           crashNextOrder = false;
           order.kind = 'crash';
           command = { type: 'crashAfterCommit', order };
-          orderService.expectExit();
           void orderService.exited().then(() => producerCrashed?.());
         }
         target.send(command);
+        // The orders after it wait for the process that replaces this one, instead of dying with it.
+        if (command.type === 'crashAfterCommit') target.expectExit();
         placedCount.n = i + 1;
       }
     };
