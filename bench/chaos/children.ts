@@ -74,14 +74,28 @@ export class ChaosChild {
     child.once('exit', () => {
       live.delete(child);
       if (this.child !== child) return;
+      const wasUp = this.state === 'up'; // an exit while starting is start()'s failure, retried by its caller
       this.state = 'down';
-      if (this.expectingExit || !this.opts.restartOnExit) return;
+      if (!wasUp || this.expectingExit || !this.opts.restartOnExit) return;
       this.unexpectedExits++;
-      setTimeout(() => void this.start().catch(() => undefined), 2000);
+      setTimeout(() => void this.startRetrying(), 2000);
     });
     await ready;
     this.state = 'up';
     for (const command of this.pending.splice(0)) child.send(command);
+  }
+
+  /** Starts it, again every 2 s while it fails to start (say, Temporal is down), for up to 10 minutes. */
+  async startRetrying(): Promise<void> {
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      try {
+        return await this.start();
+      } catch (err) {
+        if (this.expectingExit || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
   }
 
   /** Sends a command now, or once the process is (re)started: requests wait while the service is down. */

@@ -173,7 +173,7 @@ export async function runChaos(opts: ChaosOptions): Promise<Verdict> {
       onReport,
     );
     crashers.push(c);
-    void c.start().catch((err: unknown) => print(`  ! ${c.name} did not start: ${String(err)}`));
+    void c.startRetrying().catch((err: unknown) => print(`  ! ${c.name} did not start: ${String(err)}`));
     return c;
   };
 
