@@ -32,7 +32,9 @@ import { ProjectionSync } from './projection-sync.js';
  */
 const local = wf.proxyLocalActivities<Activities>({
   scheduleToCloseTimeout: '2s',
-  retry: { initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '500ms' },
+  // The attempt cap is what bounds it: measured, the SDK kept retrying past scheduleToCloseTimeout (attempt
+  // 676 after 6 minutes of MySQL down), heartbeating the task every 8 s (3 events each) with no timer.
+  retry: { initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '500ms', maximumAttempts: 4 },
 });
 
 /** One RocketMQ send (milliseconds), in the same workflow task as the projection write. */
