@@ -11,7 +11,7 @@ export function formatVerdict(v: Verdict): string {
     ['rolled back', v.rolledBack],
     ['crashed before confirm', v.crashed],
     ['refused / failed before commit', v.refused],
-    ['  of which never reported back', v.unreported],
+    ['outcome never reported (died)', v.unreported],
     ['effects (stock moves)', v.effects],
     ['duplicates', v.duplicates],
     ['phantom effects', v.phantoms],
