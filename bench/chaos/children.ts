@@ -24,6 +24,8 @@ export class ChaosChild {
   private child?: ChildProcess;
   private pending: OrderCommand[] = [];
   private expectingExit = false;
+  /** Killed or stopped by the run: not to be started again by a retry. */
+  private stopped = false;
 
   constructor(
     readonly name: string,
@@ -37,6 +39,7 @@ export class ChaosChild {
   async start(): Promise<void> {
     this.state = 'starting';
     this.expectingExit = false;
+    this.stopped = false;
     const log = openSync(this.logFile, 'a');
     const child = spawn(process.execPath, ['--import', 'tsx', ...this.args], {
       cwd: REPO_ROOT,
@@ -92,7 +95,8 @@ export class ChaosChild {
       try {
         return await this.start();
       } catch (err) {
-        if (this.expectingExit || Date.now() > deadline) throw err;
+        // Not `expectingExit`: a crashing batch's last order may have been queued while it failed to start.
+        if (this.stopped || Date.now() > deadline) throw err;
         await new Promise((r) => setTimeout(r, 2000));
       }
     }
@@ -118,6 +122,7 @@ export class ChaosChild {
 
   async kill(): Promise<void> {
     this.expectingExit = true;
+    this.stopped = true;
     const exited = this.exited();
     this.child?.kill('SIGKILL');
     await exited;
@@ -127,6 +132,7 @@ export class ChaosChild {
   /** Graceful stop at the end of a run (SIGTERM; SIGKILL after 15 s). */
   async stop(): Promise<void> {
     this.expectingExit = true;
+    this.stopped = true;
     const exited = this.exited();
     this.child?.kill('SIGTERM');
     const timer = setTimeout(() => this.child?.kill('SIGKILL'), 15_000);
