@@ -23,7 +23,8 @@ type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 /**
  * A row (or archive entry) with this key that this run did not create belongs to an earlier message whose
  * workflow is past Temporal's retention: one key is one message, so this one is refused for good. A retry
- * of this run's own first write finds its own row (same creation time) and goes on.
+ * of this run's own first write, by a retried first task too, finds its own row (same creation time: the
+ * execution's start) and goes on.
  */
 async function refuseReusedKey(
   tx: Tx,

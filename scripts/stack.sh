@@ -3,6 +3,11 @@
 # and MariaDB, installed from package registries, cached outside the repo, started on 127.0.0.1.
 #
 #   scripts/stack.sh up [mariadb|temporal|rocketmq ...] | down | status | logs [component] | reset
+#   scripts/stack.sh stop|kill|start mariadb|temporal|namesrv|proxy|rocketmq | env
+#
+# A second, isolated instance (fault injection kills and restarts its processes): every port moved by
+# RMSG_STACK_PORT_OFFSET and its own state dir, the cached binaries reused; `env` prints its config.
+#   RMSG_STACK_PORT_OFFSET=1000 RMSG_STACK_STATE=/tmp/rmsg-chaos-state scripts/stack.sh up
 #
 # Topics are created by the service (src/rocketmq/topics.ts), not here.
 # Idempotent: `up` with everything running returns at once. `down` stops only the PIDs this script
@@ -10,7 +15,7 @@
 set -euo pipefail
 
 CACHE="${RMSG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reliable-message}"
-STATE="$CACHE/state"
+STATE="${RMSG_STACK_STATE:-$CACHE/state}"
 RUN="$STATE/run"
 LOGS="$STATE/logs"
 
@@ -26,6 +31,28 @@ DB_USER="${RMSG_DB_USER:-rmsg}"
 DB_PASSWORD="${RMSG_DB_PASSWORD:-rmsg}"
 DB_NAME="${RMSG_DB_NAME:-reliable_message}"
 SEARCH_ATTRIBUTES=(MessageKey MessageTopic MessageStatus ProducerGroup)
+
+OFFSET="${RMSG_STACK_PORT_OFFSET:-0}"
+[[ "$OFFSET" =~ ^[0-9]+$ ]] || { echo "RMSG_STACK_PORT_OFFSET must be a non-negative integer, got '$OFFSET'" >&2; exit 1; }
+MARIADB_PORT=$((3306 + OFFSET))
+TEMPORAL_PORT=$((7233 + OFFSET))
+TEMPORAL_UI_PORT=$((8233 + OFFSET))
+NAMESRV_PORT=$((9876 + OFFSET))
+BROKER_PORT=$((10911 + OFFSET))  # the broker also opens BROKER_PORT-2 (fast) and BROKER_PORT+1 (HA)
+PROXY_GRPC_PORT=$((8081 + OFFSET))
+PROXY_REMOTING_PORT=$((8080 + OFFSET))
+# The default instance lets Temporal pick its HTTP and metrics ports; a moved one pins them too.
+TEMPORAL_EXTRA_PORTS=()
+if ((OFFSET > 0)); then
+  TEMPORAL_EXTRA_PORTS=(--http-port $((7243 + OFFSET)) --metrics-port $((7253 + OFFSET)))
+  # A moved port must not land on one of the default instance's (offset 1000 puts gRPC on its Web UI).
+  for p in $MARIADB_PORT $TEMPORAL_PORT $TEMPORAL_UI_PORT $((7243 + OFFSET)) $((7253 + OFFSET)) $NAMESRV_PORT \
+    $((BROKER_PORT - 2)) $BROKER_PORT $((BROKER_PORT + 1)) $PROXY_GRPC_PORT $PROXY_REMOTING_PORT; do
+    case " 3306 7233 8233 9876 10909 10911 10912 8081 8080 " in
+      *" $p "*) echo "RMSG_STACK_PORT_OFFSET=$OFFSET puts a port on $p, a port of the default instance" >&2; exit 1 ;;
+    esac
+  done
+fi
 
 mkdir -p "$RUN" "$LOGS"
 
@@ -120,7 +147,7 @@ mariadb_ready() { mariadb-admin --no-defaults --socket="$MARIADB_SOCKET" -uroot 
 
 up_mariadb() {
   if pid_alive mariadb; then wait_for mariadb 60 mariadb_ready; return; fi
-  port_open 3306 && die "port 3306 is taken by a process this script did not start"
+  port_open "$MARIADB_PORT" && die "port $MARIADB_PORT is taken by a process this script did not start"
   local t0; t0=$(now_ms)
   if [[ ! -d "$MARIADB_DATA/mysql" ]]; then
     log "initialising MariaDB data directory"
@@ -132,7 +159,7 @@ up_mariadb() {
   # Durability knobs relaxed for a dev/test server: the product's guarantees come from Temporal and
   # idempotent projections, not from fsync on this local database.
   start_bg mariadb mariadbd --no-defaults --user=root --datadir="$MARIADB_DATA" \
-    --socket="$MARIADB_SOCKET" --pid-file="$RUN/mariadbd.pid" --bind-address=127.0.0.1 --port=3306 \
+    --socket="$MARIADB_SOCKET" --pid-file="$RUN/mariadbd.pid" --bind-address=127.0.0.1 --port="$MARIADB_PORT" \
     --skip-name-resolve --max-connections=500 --innodb-buffer-pool-size=256M \
     --innodb-flush-log-at-trx-commit=2 --innodb-log-file-size=128M --character-set-server=utf8mb4 \
     --collation-server=utf8mb4_unicode_ci --transaction-isolation=READ-COMMITTED
@@ -146,7 +173,7 @@ GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'localhost';
 FLUSH PRIVILEGES;
 SQL
-  log "MariaDB ready on 127.0.0.1:3306 (db $DB_NAME, user $DB_USER) in $(elapsed "$t0")"
+  log "MariaDB ready on 127.0.0.1:$MARIADB_PORT (db $DB_NAME, user $DB_USER) in $(elapsed "$t0")"
 }
 
 # ---------------------------------------------------------------- Temporal
@@ -155,22 +182,22 @@ SQL
 # early and cmd gets SIGPIPE.
 temporal_ready() {
   local health attrs
-  health=$("$TEMPORAL_BIN" operator cluster health --address 127.0.0.1:7233 2>/dev/null) || return 1
-  attrs=$("$TEMPORAL_BIN" operator search-attribute list --address 127.0.0.1:7233 --namespace default 2>/dev/null) || return 1
+  health=$("$TEMPORAL_BIN" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" 2>/dev/null) || return 1
+  attrs=$("$TEMPORAL_BIN" operator search-attribute list --address "127.0.0.1:$TEMPORAL_PORT" --namespace default 2>/dev/null) || return 1
   [[ "$health" == *SERVING* && "$attrs" == *MessageStatus* ]]
 }
 
 up_temporal() {
   if pid_alive temporal; then wait_for temporal 90 temporal_ready; return; fi
-  port_open 7233 && die "port 7233 is taken by a process this script did not start"
+  port_open "$TEMPORAL_PORT" && die "port $TEMPORAL_PORT is taken by a process this script did not start"
   local t0; t0=$(now_ms)
   local attrs=()
   for a in "${SEARCH_ATTRIBUTES[@]}"; do attrs+=(--search-attribute "$a=Keyword"); done
-  start_bg temporal "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port 7233 --ui-port 8233 \
+  start_bg temporal "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" "${TEMPORAL_EXTRA_PORTS[@]}" \
     --namespace default "${attrs[@]}" --db-filename "$STATE/temporal.db" \
     --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=OFF --log-level warn
   wait_for temporal 90 temporal_ready
-  log "Temporal ready on 127.0.0.1:7233, Web UI http://127.0.0.1:8233 in $(elapsed "$t0")"
+  log "Temporal ready on 127.0.0.1:$TEMPORAL_PORT, Web UI http://127.0.0.1:$TEMPORAL_UI_PORT in $(elapsed "$t0")"
 }
 
 # ---------------------------------------------------------------- RocketMQ
@@ -186,8 +213,8 @@ java_rmq() {
 log_has() { grep -q "$2" "$LOGS/$1.log"; }  # reads a file: no pipe, no SIGPIPE
 
 up_rocketmq() {
-  if pid_alive namesrv && pid_alive proxy && port_open 8081 && port_open 9876; then return; fi
-  for p in 9876 10911 8081; do port_open "$p" && ! pid_alive namesrv && die "port $p is taken by a process this script did not start"; done
+  if pid_alive namesrv && pid_alive proxy && port_open "$PROXY_GRPC_PORT" && port_open "$NAMESRV_PORT"; then return; fi
+  for p in "$NAMESRV_PORT" "$BROKER_PORT" "$PROXY_GRPC_PORT"; do port_open "$p" && ! pid_alive namesrv && die "port $p is taken by a process this script did not start"; done
   local t0; t0=$(now_ms)
   mkdir -p "$STATE/rocketmq/conf" "$STATE/rocketmq/store"
   cat >"$STATE/rocketmq/conf/broker.conf" <<EOF
@@ -195,8 +222,8 @@ brokerClusterName=DefaultCluster
 brokerName=broker-a
 brokerId=0
 brokerIP1=127.0.0.1
-namesrvAddr=127.0.0.1:9876
-listenPort=10911
+namesrvAddr=127.0.0.1:$NAMESRV_PORT
+listenPort=$BROKER_PORT
 bindAddress=127.0.0.1
 storePathRootDir=$STATE/rocketmq/store
 storePathCommitLog=$STATE/rocketmq/store/commitlog
@@ -211,15 +238,15 @@ EOF
   cat >"$STATE/rocketmq/conf/rmq-proxy.json" <<EOF
 {
   "rocketMQClusterName": "DefaultCluster",
-  "namesrvAddr": "127.0.0.1:9876",
+  "namesrvAddr": "127.0.0.1:$NAMESRV_PORT",
   "localServeAddr": "127.0.0.1",
-  "grpcServerPort": 8081,
-  "remotingListenPort": 8080,
+  "grpcServerPort": $PROXY_GRPC_PORT,
+  "remotingListenPort": $PROXY_REMOTING_PORT,
   "minInvisibleTimeMillsForRecv": 1000,
   "grpcClientConsumerMinLongPollingTimeoutMillis": 500
 }
 EOF
-  printf 'listenPort=9876\nbindAddress=127.0.0.1\n' >"$STATE/rocketmq/conf/namesrv.conf"
+  printf 'listenPort=%s\nbindAddress=127.0.0.1\n' "$NAMESRV_PORT" >"$STATE/rocketmq/conf/namesrv.conf"
   if ! pid_alive namesrv; then
     : >"$LOGS/namesrv.log"
     java_rmq 256m org.apache.rocketmq.namesrv.NamesrvStartup -c "$STATE/rocketmq/conf/namesrv.conf"
@@ -227,31 +254,52 @@ EOF
   fi
   wait_for namesrv 60 log_has namesrv "boot success"
   local t1; t1=$(now_ms)
-  log "RocketMQ name server ready on 9876 in $(elapsed "$t0")"
+  log "RocketMQ name server ready on $NAMESRV_PORT in $(elapsed "$t0")"
   if ! pid_alive proxy; then
     : >"$LOGS/proxy.log"
     java_rmq 512m org.apache.rocketmq.proxy.ProxyStartup -pm local \
-      -bc "$STATE/rocketmq/conf/broker.conf" -pc "$STATE/rocketmq/conf/rmq-proxy.json" -n 127.0.0.1:9876
+      -bc "$STATE/rocketmq/conf/broker.conf" -pc "$STATE/rocketmq/conf/rmq-proxy.json" -n "127.0.0.1:$NAMESRV_PORT"
     start_bg proxy "${JAVA_CMD[@]}"
   fi
   wait_for proxy 120 log_has proxy "startup successfully"
-  wait_for proxy 30 port_open 8081
-  log "RocketMQ broker+proxy ready (gRPC 127.0.0.1:8081, broker 10911) in $(elapsed "$t1")"
+  wait_for proxy 30 port_open "$PROXY_GRPC_PORT"
+  log "RocketMQ broker+proxy ready (gRPC 127.0.0.1:$PROXY_GRPC_PORT, broker $BROKER_PORT) in $(elapsed "$t1")"
 }
 
 # ---------------------------------------------------------------- commands
 
+# stop_one NAME [SIGNAL]: SIGTERM (SIGKILL after 10 s) by default; `kill` sends SIGKILL at once.
 stop_one() {
-  local name=$1 file="$RUN/$1.pid"
+  local name=$1 signal=${2:-TERM} file="$RUN/$1.pid"
   [[ -f "$file" ]] || return 0
   local pid; pid=$(cat "$file")
   if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
+    kill -s "$signal" "$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
     log "stopped $name (pid $pid)"
   fi
   rm -f "$file"
+}
+
+# processes NAME: the PID files a component stands for (rocketmq: the proxy, which holds the broker, and namesrv).
+processes() {
+  case "$1" in
+    mariadb | temporal | namesrv | proxy) echo "$1" ;;
+    rocketmq) echo "proxy namesrv" ;;
+    *) die "unknown component '$1' (mariadb|temporal|namesrv|proxy|rocketmq)" ;;
+  esac
+}
+
+print_env() {
+  cat <<EOF
+export RMSG_DATABASE_URL=mysql://$DB_USER:$DB_PASSWORD@127.0.0.1:$MARIADB_PORT/$DB_NAME
+export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
+export TEMPORAL_UI_URL=http://127.0.0.1:$TEMPORAL_UI_PORT
+export ROCKETMQ_ENDPOINTS=127.0.0.1:$PROXY_GRPC_PORT
+export ROCKETMQ_NAMESRV=127.0.0.1:$NAMESRV_PORT
+export ROCKETMQ_BROKER_ADDR=127.0.0.1:$BROKER_PORT
+EOF
 }
 
 status() {
@@ -283,6 +331,20 @@ case "$cmd" in
     for name in proxy namesrv temporal mariadb; do stop_one "$name"; done
     ;;
   status) status ;;
+  stop | kill)
+    [[ -n "${2:-}" ]] || die "usage: stack.sh $cmd mariadb|temporal|namesrv|proxy|rocketmq"
+    signal=TERM; [[ "$cmd" == kill ]] && signal=KILL
+    for name in $(processes "$2"); do stop_one "$name" "$signal"; done
+    ;;
+  start)
+    [[ -n "${2:-}" ]] || die "usage: stack.sh start mariadb|temporal|namesrv|proxy|rocketmq"
+    processes "$2" >/dev/null
+    case "$2" in namesrv | proxy) part=rocketmq ;; *) part=$2 ;; esac
+    t0=$(now_ms)
+    "up_$part"
+    log "$2 started in $(elapsed "$t0")"
+    ;;
+  env) print_env ;;
   logs)
     if [[ -n "${2:-}" ]]; then tail -n "${3:-100}" "$LOGS/$2.log"; else ls -l "$LOGS"; fi
     ;;
@@ -291,5 +353,5 @@ case "$cmd" in
     rm -rf "$STATE"
     log "state removed: $STATE"
     ;;
-  *) die "usage: stack.sh up|down|status|logs [component]|reset" ;;
+  *) die "usage: stack.sh up|down|status|logs [component]|reset|stop|kill|start <component>|env" ;;
 esac
