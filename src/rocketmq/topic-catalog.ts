@@ -5,6 +5,7 @@ import type { TopicMessageType } from './topics.js';
 
 const GET_BROKER_CONFIG = 26;
 const GET_ROUTEINFO_BY_TOPIC = 105;
+const GET_BROKER_CLUSTER_INFO = 106;
 const GET_TOPIC_CONFIG = 351;
 const SUCCESS = 0;
 const TOPIC_NOT_EXIST = 17;
@@ -44,13 +45,28 @@ export function createTopicCatalog(opts: {
   const pending = new Map<string, Promise<TopicInfo | 'missing' | 'unreachable'>>();
   let unreachableUntil = 0;
 
+  /**
+   * A name server with no broker registered has no routes at all: while the brokers are down, "no route"
+   * says nothing about the topic, and a prepare must not be refused for a broker outage.
+   */
+  async function requireBrokers(): Promise<void> {
+    const cluster = answered(await call(opts.namesrv, GET_BROKER_CLUSTER_INFO, {}));
+    // Not JSON.parse: RocketMQ writes the broker ids as bare numbers (`{0:"host:port"}`).
+    if (!/"brokerAddrTable":\{\s*"/.test(cluster?.body.toString('utf8') ?? ''))
+      throw new Error('no broker is registered with the name server');
+  }
+
   async function fetchInfo(topic: string): Promise<TopicInfo | undefined> {
     const route = answered(await call(opts.namesrv, GET_ROUTEINFO_BY_TOPIC, { topic }));
-    if (!route) return undefined;
+    if (!route) {
+      await requireBrokers();
+      return undefined;
+    }
     const masters = parseJson<{ brokerDatas?: { brokerAddrs?: Record<string, string> }[] }>(route.body, 'route')
       .brokerDatas?.map((b) => b.brokerAddrs?.[MASTER_BROKER_ID])
       .filter((a): a is string => typeof a === 'string');
-    if (!masters?.length) return undefined;
+    // Routed, but its master broker is gone: the topic exists; its broker is away.
+    if (!masters?.length) throw new Error(`topic ${topic} has no master broker up`);
     const config = answered(await call(masters[0] as string, GET_TOPIC_CONFIG, { topic }));
     if (!config) return undefined;
     const attributes = parseJson<{ attributes?: Record<string, string> }>(config.body, 'topic config').attributes;
