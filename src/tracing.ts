@@ -71,13 +71,26 @@ function exporterProcessor(exporter: Config['tracing']['exporter']): SpanProcess
   return undefined;
 }
 
-/** Client interceptors for every Temporal client we create: start, signal and update carry the trace. */
+/**
+ * Whether this process started tracing. Workers install their interceptors only then: measured with the
+ * bench (1000 messages), the workflow and activity interceptors cost the worker 12 s of CPU and 275 MB of
+ * peak RSS even while their spans were dropped.
+ */
+export function tracingActive(): boolean {
+  return active !== undefined;
+}
+
+/**
+ * Client interceptors for every Temporal client we create: start, signal and update carry the trace. Always
+ * on (cheap), so an application with its own OpenTelemetry provider gets its trace into the workflow.
+ */
 export function tracingClientInterceptors() {
   return { workflow: [new OpenTelemetryWorkflowClientInterceptor()] };
 }
 
 /** Activity interceptors for a worker: each activity runs in a span continuing the workflow's trace. */
 export function tracingActivityInterceptors(): WorkerInterceptors['activity'] {
+  if (!active) return [];
   return [
     (ctx) => ({
       inbound: new OpenTelemetryActivityInboundInterceptor(ctx),

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { bundleWorkflowCode, type WorkflowBundle, type WorkflowBundlePath } from '@temporalio/worker';
 import type { Logger } from '../logger.js';
 import { DIST_DIR, PROJECT_ROOT, RUNNING_COMPILED } from '../paths.js';
+import { tracingActive } from '../tracing.js';
 
 /** The workflows are always bundled from their TypeScript sources, so the source map points there. */
 export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows', 'index.ts');
@@ -16,18 +17,21 @@ export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows', 'index.ts');
 export const PREBUILT_BUNDLE_PATH = join(DIST_DIR, 'workflow-bundle.js');
 
 /**
- * Part of every bundle, so one prebuilt bundle serves with tracing on or off: the OpenTelemetry
- * workflow interceptors add headers and spans, never commands (src/tracing.ts).
+ * In a bundle only while tracing is on (they cost CPU and memory even when their spans are dropped). They
+ * add headers and spans, never commands, so histories replay with or without them.
  */
-const WORKFLOW_INTERCEPTOR_MODULES = [
+const TRACING_INTERCEPTOR_MODULES = [
   createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
 ];
 
-/** Bundles the workflows in this process (webpack, a few seconds); the code carries an inline source map. */
-export function bundleWorkflows(): Promise<WorkflowBundle> {
+/**
+ * Bundles the workflows in this process (webpack, a few seconds); the code carries an inline source map.
+ * With `traced`, the bundle carries the OpenTelemetry workflow interceptors.
+ */
+export function bundleWorkflows(traced = tracingActive()): Promise<WorkflowBundle> {
   return bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    workflowInterceptorModules: traced ? TRACING_INTERCEPTOR_MODULES : [],
     logger: undefined,
   });
 }
@@ -37,22 +41,25 @@ export function bundleWorkflows(): Promise<WorkflowBundle> {
  * sources (development) bundles them now, as a prebuilt bundle there could be older than the sources.
  */
 export async function serviceWorkflowBundle(log: Logger): Promise<WorkflowBundle | WorkflowBundlePath> {
-  if (RUNNING_COMPILED && existsSync(PREBUILT_BUNDLE_PATH)) return { codePath: PREBUILT_BUNDLE_PATH };
+  const traced = tracingActive();
+  // The prebuilt bundle has no tracing interceptors: with tracing on, bundle now.
+  if (!traced && RUNNING_COMPILED && existsSync(PREBUILT_BUNDLE_PATH)) return { codePath: PREBUILT_BUNDLE_PATH };
   if (RUNNING_COMPILED)
     log.warn({ expected: PREBUILT_BUNDLE_PATH }, 'no prebuilt workflow bundle (npm run build); bundling at start');
-  return bundleWorkflowsInChildProcess();
+  return bundleWorkflowsInChildProcess(traced);
 }
 
 /**
  * Bundles the workflows in a short-lived child process and returns the bundle's code. webpack's
  * few hundred MB then leave with the child instead of staying in the long-running worker's heap.
  */
-export async function bundleWorkflowsInChildProcess(): Promise<WorkflowBundle> {
+export async function bundleWorkflowsInChildProcess(traced: boolean): Promise<WorkflowBundle> {
   const dir = mkdtempSync(join(tmpdir(), 'rmsg-bundle-'));
   try {
     const out = join(dir, 'workflows.js');
     const loader = RUNNING_COMPILED ? [] : ['--import', 'tsx'];
-    await promisify(execFile)(process.execPath, [...loader, fileURLToPath(import.meta.url), out], {
+    const args = [...loader, fileURLToPath(import.meta.url), out, ...(traced ? ['--traced'] : [])];
+    await promisify(execFile)(process.execPath, args, {
       maxBuffer: 16 * 1024 * 1024,
     });
     return { code: readFileSync(out, 'utf8') };
@@ -61,9 +68,9 @@ export async function bundleWorkflowsInChildProcess(): Promise<WorkflowBundle> {
   }
 }
 
-// Run as a script by `npm run build` and bundleWorkflowsInChildProcess: workflow-bundle.(ts|js) OUT_FILE
+// Run as a script by `npm run build` and bundleWorkflowsInChildProcess: workflow-bundle.(ts|js) OUT_FILE [--traced]
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const out = process.argv[2];
   if (!out) throw new Error('usage: workflow-bundle.js OUT_FILE');
-  writeFileSync(out, (await bundleWorkflows()).code);
+  writeFileSync(out, (await bundleWorkflows(process.argv.includes('--traced'))).code);
 }
