@@ -15,6 +15,20 @@ export interface RemotingResponse {
 }
 
 const RESPONSE_FLAG = 1;
+
+/** The request codes this project sends (RocketMQ's RequestCode), in one place. */
+export const RequestCode = {
+  UPDATE_AND_CREATE_TOPIC: 17,
+  GET_BROKER_CONFIG: 26,
+  GET_ROUTEINFO_BY_TOPIC: 105,
+  GET_BROKER_CLUSTER_INFO: 106,
+  DELETE_TOPIC_IN_BROKER: 215,
+  DELETE_TOPIC_IN_NAMESRV: 216,
+  GET_TOPIC_CONFIG: 351,
+} as const;
+
+/** The response codes it reads (RocketMQ's ResponseCode). */
+export const ResponseCode = { SUCCESS: 0, TOPIC_NOT_EXIST: 17 } as const;
 let nextOpaque = 1;
 
 export async function remotingCall(

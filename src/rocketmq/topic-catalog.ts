@@ -1,14 +1,8 @@
 import type { Logger } from '../logger.js';
 import { ROCKETMQ_PROXY_MAX_DELAY_MS } from './limits.js';
-import { type RemotingResponse, remotingCall } from './remoting.js';
+import { type RemotingResponse, RequestCode, ResponseCode, remotingCall } from './remoting.js';
 import type { TopicMessageType } from './topics.js';
 
-const GET_BROKER_CONFIG = 26;
-const GET_ROUTEINFO_BY_TOPIC = 105;
-const GET_BROKER_CLUSTER_INFO = 106;
-const GET_TOPIC_CONFIG = 351;
-const SUCCESS = 0;
-const TOPIC_NOT_EXIST = 17;
 const MASTER_BROKER_ID = '0';
 
 /** What a publication to a topic must fit: the topic's message type and the longest delay. */
@@ -50,14 +44,14 @@ export function createTopicCatalog(opts: {
    * says nothing about the topic, and a prepare must not be refused for a broker outage.
    */
   async function requireBrokers(): Promise<void> {
-    const cluster = answered(await call(opts.namesrv, GET_BROKER_CLUSTER_INFO, {}));
+    const cluster = answered(await call(opts.namesrv, RequestCode.GET_BROKER_CLUSTER_INFO, {}));
     // Not JSON.parse: RocketMQ writes the broker ids as bare numbers (`{0:"host:port"}`).
     if (!/"brokerAddrTable":\{\s*"/.test(cluster?.body.toString('utf8') ?? ''))
       throw new Error('no broker is registered with the name server');
   }
 
   async function fetchInfo(topic: string): Promise<TopicInfo | undefined> {
-    const route = answered(await call(opts.namesrv, GET_ROUTEINFO_BY_TOPIC, { topic }));
+    const route = answered(await call(opts.namesrv, RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic }));
     if (!route) {
       await requireBrokers();
       return undefined;
@@ -67,11 +61,11 @@ export function createTopicCatalog(opts: {
       .filter((a): a is string => typeof a === 'string');
     // Routed, but its master broker is gone: the topic exists; its broker is away.
     if (!masters?.length) throw new Error(`topic ${topic} has no master broker up`);
-    const config = answered(await call(masters[0] as string, GET_TOPIC_CONFIG, { topic }));
+    const config = answered(await call(masters[0] as string, RequestCode.GET_TOPIC_CONFIG, { topic }));
     if (!config) return undefined;
     const attributes = parseJson<{ attributes?: Record<string, string> }>(config.body, 'topic config').attributes;
     const delays = await Promise.all(
-      masters.map(async (broker) => timerMaxDelayMs((await call(broker, GET_BROKER_CONFIG, {})).body)),
+      masters.map(async (broker) => timerMaxDelayMs((await call(broker, RequestCode.GET_BROKER_CONFIG, {})).body)),
     );
     return {
       messageType: (attributes?.['message.type'] as TopicMessageType | undefined) ?? 'NORMAL',
@@ -124,8 +118,8 @@ function timerMaxDelayMs(brokerConfig: Buffer): number {
 
 /** The response, undefined for "no such topic"; any other failure (busy, system error) throws. */
 function answered(res: RemotingResponse): RemotingResponse | undefined {
-  if (res.code === TOPIC_NOT_EXIST) return undefined;
-  if (res.code !== SUCCESS) throw new Error(`RocketMQ answered ${res.code} ${res.remark ?? ''}`);
+  if (res.code === ResponseCode.TOPIC_NOT_EXIST) return undefined;
+  if (res.code !== ResponseCode.SUCCESS) throw new Error(`RocketMQ answered ${res.code} ${res.remark ?? ''}`);
   return res;
 }
 

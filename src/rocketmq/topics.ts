@@ -1,14 +1,9 @@
 import { nameProblem } from '../names.js';
-import { remotingCall } from './remoting.js';
+import { RequestCode, ResponseCode, remotingCall } from './remoting.js';
 
 /** RocketMQ 5 message types; the proxy rejects a message whose type differs from its topic's. */
 export type TopicMessageType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';
 
-const UPDATE_AND_CREATE_TOPIC = 17;
-const GET_ROUTEINFO_BY_TOPIC = 105;
-const DELETE_TOPIC_IN_BROKER = 215;
-const DELETE_TOPIC_IN_NAMESRV = 216;
-const SUCCESS = 0;
 const PERM_READ_WRITE = 6;
 
 export interface TopicAdminOptions {
@@ -30,7 +25,7 @@ export async function ensureTopic(
 ): Promise<void> {
   const problem = nameProblem(topic);
   if (problem) throw new Error(`topic "${topic}" ${problem}`);
-  const res = await remotingCall(opts.brokerAddr, UPDATE_AND_CREATE_TOPIC, {
+  const res = await remotingCall(opts.brokerAddr, RequestCode.UPDATE_AND_CREATE_TOPIC, {
     topic,
     defaultTopic: 'TBW102',
     readQueueNums: String(queues),
@@ -41,25 +36,27 @@ export async function ensureTopic(
     order: String(type === 'FIFO'),
     attributes: `+message.type=${type}`,
   });
-  if (res.code !== SUCCESS) throw new Error(`creating topic "${topic}" failed: ${res.code} ${res.remark ?? ''}`);
+  if (res.code !== ResponseCode.SUCCESS)
+    throw new Error(`creating topic "${topic}" failed: ${res.code} ${res.remark ?? ''}`);
   await waitForRoute(opts.namesrv, topic);
 }
 
 /** Deletes a topic from the broker and the name server (operators' runbooks, tests of a lost topic). */
 export async function deleteTopic(opts: TopicAdminOptions, topic: string): Promise<void> {
   for (const [address, code] of [
-    [opts.brokerAddr, DELETE_TOPIC_IN_BROKER],
-    [opts.namesrv, DELETE_TOPIC_IN_NAMESRV],
+    [opts.brokerAddr, RequestCode.DELETE_TOPIC_IN_BROKER],
+    [opts.namesrv, RequestCode.DELETE_TOPIC_IN_NAMESRV],
   ] as const) {
     const res = await remotingCall(address, code, { topic });
-    if (res.code !== SUCCESS) throw new Error(`deleting topic "${topic}" failed: ${res.code} ${res.remark ?? ''}`);
+    if (res.code !== ResponseCode.SUCCESS)
+      throw new Error(`deleting topic "${topic}" failed: ${res.code} ${res.remark ?? ''}`);
   }
 }
 
 /** True when the name server has a route for the topic. */
 export async function topicRouted(namesrv: string, topic: string): Promise<boolean> {
-  const res = await remotingCall(namesrv, GET_ROUTEINFO_BY_TOPIC, { topic });
-  return res.code === SUCCESS;
+  const res = await remotingCall(namesrv, RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic });
+  return res.code === ResponseCode.SUCCESS;
 }
 
 async function waitForRoute(namesrv: string, topic: string, timeoutMs = 10_000): Promise<void> {
