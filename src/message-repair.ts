@@ -1,8 +1,8 @@
 /**
  * The operator's way out for a message whose workflow is stuck (its task fails on every try, e.g. a history
  * that the deployed code cannot replay): end that run and start a fresh one from the message's MySQL
- * projection. The fresh run resends at once to the groups the projection does not show as consumed (after
- * asking their check-backs), with a fresh send budget; consumers with idempotency skip a copy they already
+ * projection. The fresh run resends at once to the groups the projection does not show as consumed, with a
+ * fresh send budget; consumers with idempotency skip a copy they already
  * handled. A message that is still waiting for its confirm asks its producer's check-back at once.
  */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';

@@ -53,6 +53,9 @@ const publishing = wf.proxyLocalActivities<Activities>({
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 
+/** patched() ids: each change of the command sequence after histories were recorded (see README). */
+const OPERATOR_RESEND_PUBLISHES_AT_ONCE = 'operator-resend-publishes-at-once';
+
 /** History length at which a long-waiting message continues as new (well under Temporal's limits). */
 const MAX_HISTORY_EVENTS = 4000;
 
@@ -173,7 +176,10 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
         await waitUntil(() => M.allConsumed(s()) || canSend(), s().status === 'SENDING' ? s().nextResendAt : undefined);
         continue;
       }
-      if (s().sendCount > 0) {
+      // The workflow's own resends ask the groups' check-backs first; an operator's resend (a fresh send budget:
+      // sendRound 0) publishes at once. Runs recorded before this rule asked first there too.
+      const operatorResend = s().sendCount > 0 && s().sendRound === 0 && wf.patched(OPERATOR_RESEND_PUBLISHES_AT_ONCE);
+      if (s().sendCount > 0 && !operatorResend) {
         await checkBackConsumers(M.pendingGroups(s()));
         if (M.pendingGroups(s()).length === 0) continue;
       }
