@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Prisma, PrismaClient } from '../src/db/prisma.js';
 import type { DependencyGate } from '../src/dependency-gate.js';
+import { KeyReusedError } from '../src/errors.js';
 import { observeEvents } from '../src/metrics.js';
 import type { DeliveryState, MessageEvent, MessageSpec, MessageState } from '../workflows/definitions.js';
 import { FailureType, workflowIdForKey } from '../workflows/definitions.js';
@@ -42,9 +43,7 @@ async function refuseReusedKey(
   throw ApplicationFailure.create({
     type: FailureType.keyReused,
     nonRetryable: true,
-    message:
-      `key ${state.key} belongs to an earlier message (created ${earlier.createdAt.toISOString()}, ${earlier.status}); ` +
-      'one key is one message: send it under a new key',
+    message: KeyReusedError.ofEarlierMessage(state.key, earlier).message,
   });
 }
 

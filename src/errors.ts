@@ -57,6 +57,15 @@ export class KeyConflictError extends Error {
 /** A key that was already used by an earlier message that is past waiting for its confirm. */
 export class KeyReusedError extends MessageRefusal {
   readonly code = 'KEY_REUSED';
+
+  /** The key belongs to an earlier message, still in MySQL (live or archived), whose workflow is gone. */
+  static ofEarlierMessage(key: string, earlier: { createdAt: Date; status: string }): KeyReusedError {
+    return new KeyReusedError(
+      key,
+      `key ${key} belongs to an earlier message (created ${earlier.createdAt.toISOString()}, ${earlier.status}); ` +
+        'one key is one message: send it under a new key',
+    );
+  }
 }
 
 /**

@@ -14,7 +14,8 @@ export interface PendingWrite {
 }
 
 export class ProjectionSync {
-  private syncedVersion: number;
+  /** The version last written; -1 before the first write, so a fresh run always writes once. */
+  private syncedVersion = -1;
   /** Each delivery as last written. */
   private readonly syncedDeliveries = new Map<string, string>();
 
@@ -22,9 +23,7 @@ export class ProjectionSync {
     private readonly message: MessageSpec,
     /** Whether the row exists: after it is created, writes no longer carry the message itself. */
     public rowWritten: boolean,
-  ) {
-    this.syncedVersion = -1;
-  }
+  ) {}
 
   needed(t: Tracked): boolean {
     return t.state.version !== this.syncedVersion;

@@ -31,11 +31,7 @@ export function messageRoutes({ temporal, prisma, config, log }: ApiDeps): AnyRo
       (await prisma.message.findUnique({ where: { key }, select: { createdAt: true, status: true } })) ??
       (await prisma.messageArchive.findUnique({ where: { key }, select: { createdAt: true, status: true } }));
     if (!earlier || (await workflowExists(temporal, key))) return;
-    throw new KeyReusedError(
-      key,
-      `key ${key} belongs to an earlier message (created ${earlier.createdAt.toISOString()}, ${earlier.status}); ` +
-        'one key is one message: send it under a new key',
-    );
+    throw KeyReusedError.ofEarlierMessage(key, earlier);
   }
 
   return [
