@@ -40,6 +40,14 @@ const audit = async (repair = false) => {
 };
 const counts = (report: { findings: Record<string, { count: number }> }) =>
   Object.fromEntries(Object.entries(report.findings).map(([k, f]) => [k, f.count]));
+// An ack is refused (409, not published yet) until the workflow has published: under load that can be
+// after send() returns.
+const consumed = (key: string) =>
+  eventually(
+    async () => (await api.call('POST', `/v1/messages/${key}/acks`, { body: { group, status: 'CONSUMED' } })).status === 200,
+    20_000,
+    `${key} to take the CONSUMED ack`,
+  );
 const projected = (key: string, status: string) =>
   eventually(
     async () => (await api.prisma.message.findUnique({ where: { key } }))?.status === status,
@@ -51,7 +59,7 @@ describe('audit and repair', () => {
   it('reports nothing when projections and workflows agree', async () => {
     const finished = uniqueId('audit-fin');
     await client.send({ key: finished, topic, body: 'done' });
-    await api.call('POST', `/v1/messages/${finished}/acks`, { body: { group, status: 'CONSUMED' } });
+    await consumed(finished);
     const waiting = uniqueId('audit-wait');
     await client.prepare({ key: waiting, topic, body: 'waiting' });
     const dead = uniqueId('audit-dead');
@@ -87,7 +95,7 @@ describe('audit and repair', () => {
     // A FINISHED message whose row goes back to what it said while SENDING (a restore from backup).
     const restored = uniqueId('audit-restored');
     await client.send({ key: restored, topic, body: 'x' });
-    await api.call('POST', `/v1/messages/${restored}/acks`, { body: { group, status: 'CONSUMED' } });
+    await consumed(restored);
     await projected(restored, 'FINISHED');
     await api.prisma.message.update({
       where: { key: restored },
