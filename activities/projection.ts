@@ -1,105 +1,39 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Prisma, PrismaClient } from '../src/db/prisma.js';
+import type { ProjectionWrite } from '../src/db/projection-writer.js';
 import type { DependencyGate } from '../src/dependency-gate.js';
 import { KeyReusedError } from '../src/errors.js';
 import { observeEvents } from '../src/metrics.js';
-import type { DeliveryState, MessageEvent, MessageSpec, MessageState } from '../workflows/definitions.js';
+import type { DeliveryState, MessageSpec, MessageState } from '../workflows/definitions.js';
 import { FailureType, workflowIdForKey } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 
-export interface SyncProjectionInput {
-  state: MessageState;
-  /** The deliveries that changed since the last write (all of them on the first). */
-  deliveries: DeliveryState[];
-  /** Events appended since the last write. */
-  events: MessageEvent[];
-  /** Given until the row exists: what the message row is created from. */
-  message?: MessageSpec;
-}
+/** What a workflow hands its projection write: its state and what changed since the last write. */
+export type SyncProjectionInput = ProjectionWrite;
 
 const date = (ms: number | undefined) => (ms === undefined ? null : new Date(ms));
 
-type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
-
 /**
- * A row (or archive entry) with this key that this run did not create belongs to an earlier message whose
- * workflow is past Temporal's retention: one key is one message, so this one is refused for good. A retry
- * of this run's own first write, by a retried first task too, finds its own row (same creation time: the
- * execution's start) and goes on.
- */
-async function refuseReusedKey(
-  tx: Tx,
-  state: MessageState,
-  row: { createdAt: Date; status: string } | null,
-): Promise<void> {
-  let earlier = row && row.createdAt.getTime() !== state.createdAt ? row : null;
-  if (!row) {
-    earlier = await tx.messageArchive.findUnique({
-      where: { key: state.key },
-      select: { createdAt: true, status: true },
-    });
-  }
-  if (!earlier) return;
-  throw ApplicationFailure.create({
-    type: FailureType.keyReused,
-    nonRetryable: true,
-    message: KeyReusedError.ofEarlierMessage(state.key, earlier).message,
-  });
-}
-
-/**
- * Writes the workflow's state into the MySQL projections in one transaction. Idempotent and
- * order-safe: a write whose version is not newer than the stored one changes nothing, so activity
- * retries never double an event or roll state back.
+ * Writes the workflow's state into the MySQL projections, grouped with other workflows' writes (see
+ * ProjectionWriter). A first write whose key belongs to an earlier message (its workflow past Temporal's
+ * retention) is refused for good: one key is one message.
  */
 export function createProjectionActivities({
-  prisma,
+  projections,
   mysql,
-}: Pick<ActivityDeps, 'prisma'> & { mysql: DependencyGate }) {
+}: Pick<ActivityDeps, 'projections'> & { mysql: DependencyGate }) {
   return {
-    async syncProjection({ state, deliveries, events, message }: SyncProjectionInput): Promise<void> {
-      const row = messageRowOf(state);
-      const inserted = await mysql.call(
-        () =>
-          prisma.$transaction(async (tx) => {
-            // The first write creates the row (one lookup, no update that cannot match); later writes,
-            // and a retried first one, update it only if this version is newer.
-            const exists = message
-              ? await tx.message.findUnique({ where: { key: state.key }, select: { createdAt: true, status: true } })
-              : true;
-            if (message) await refuseReusedKey(tx, state, exists === true ? null : exists);
-            if (message && !exists) {
-              await tx.message.create({ data: newMessageRowOf(state, message) });
-            } else {
-              const updated = await tx.message.updateMany({
-                where: { key: state.key, version: { lt: state.version } },
-                data: row,
-              });
-              if (updated.count === 0) return 0; // this version (or a newer one) is already stored
-            }
-            for (const d of deliveries) await upsertDelivery(tx, state, d);
-            if (events.length > 0) {
-              const { count } = await tx.messageEvent.createMany({
-                data: events.map((e) => ({
-                  messageKey: state.key,
-                  seq: e.seq,
-                  type: e.type,
-                  consumerGroup: e.group ?? null,
-                  detail: e.detail === undefined ? undefined : (e.detail as object),
-                  createdAt: new Date(e.at),
-                })),
-                skipDuplicates: true,
-              });
-              return count;
-            }
-            return 0;
-          }),
-        // A refused key is MySQL's answer, not MySQL being down.
-        (err) => !(err instanceof ApplicationFailure),
-      );
-      // The version guard turns a retry of a committed write into a no-op (0 above), so these events are
-      // new and counted once; a partial insert (events already there) is not counted rather than twice.
-      if (inserted > 0 && inserted === events.length) observeEvents(state, events);
+    async syncProjection(write: SyncProjectionInput): Promise<void> {
+      const outcome = await mysql.call(() => projections.write(write));
+      if (outcome.kind === 'keyReused') {
+        throw ApplicationFailure.create({
+          type: FailureType.keyReused,
+          nonRetryable: true,
+          message: KeyReusedError.ofEarlierMessage(write.state.key, outcome.earlier).message,
+        });
+      }
+      // The version guard turns a retry of a committed write into a no-op, so these events are counted once.
+      if (outcome.newEvents > 0) observeEvents(write.state, write.events);
     },
   };
 }

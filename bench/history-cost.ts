@@ -1,5 +1,4 @@
 import type { Client } from '@temporalio/client';
-import { workflowIdForKey } from '../workflows/definitions.js';
 
 /** Temporal history event types (temporal.api.enums.v1.EventType) that Temporal Cloud bills. */
 const EventType = {
@@ -26,8 +25,8 @@ export interface HistoryCost {
  * signals, updates, timers, activity attempts, search-attribute upserts, continue-as-new, and local
  * activities once per workflow task that ran any.
  */
-export async function historyCost(client: Client, key: string): Promise<HistoryCost> {
-  const history = await client.workflow.getHandle(workflowIdForKey(key)).fetchHistory();
+export async function historyCost(client: Client, workflowId: string): Promise<HistoryCost> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const breakdown: Record<string, number> = {};
   const add = (k: string) => {
     breakdown[k] = (breakdown[k] ?? 0) + 1;

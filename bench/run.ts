@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: reliable messages end to end on the local stack (a worker process, the producer
- * SDK, idempotent consumers), with raw and transactional RocketMQ baselines in the same run.
+ * SDK, idempotent consumers), with the Temporal floor and raw and transactional RocketMQ baselines in
+ * the same run.
  *
  *   npm run bench -- --messages 2000 --subscribers 1 --concurrency 64 --mode send --payload-bytes 512
  */
@@ -17,8 +18,10 @@ import { applyMigrations } from '../src/db/migrate.js';
 import { createPrisma } from '../src/db/prisma.js';
 import { logger } from '../src/logger.js';
 import { ensureTopic } from '../src/rocketmq/topics.js';
+import { workflowIdForKey } from '../workflows/definitions.js';
 import { type BaselineResult, runBaseline } from './baselines.js';
 import { runWithConcurrency } from './concurrency.js';
+import { type FloorResult, runFloor } from './floor/baseline.js';
 import { historyCost } from './history-cost.js';
 import { ProcessSampler } from './process-stats.js';
 import { summarize, sustainedRate } from './stats.js';
@@ -73,7 +76,12 @@ const orFail = <T>(p: Promise<T>): Promise<T> =>
     process.exit(1);
   });
 const stackPids = ['temporal', 'proxy', 'namesrv', 'mariadb'].map((name) => ({ name, pid: stackPid(name) }));
-const sampler = new ProcessSampler([{ name: 'worker', pid: worker.pid ?? 0 }, ...stackPids]);
+// The bench process itself runs the producer and the consumers.
+const sampler = new ProcessSampler([
+  { name: 'worker', pid: worker.pid ?? 0 },
+  { name: 'bench', pid: process.pid },
+  ...stackPids,
+]);
 
 const topic = `bench-rm-${runId}`;
 await ensureTopic(config.rocketmq, topic, 'NORMAL');
@@ -142,7 +150,7 @@ const keys = [...started.keys()];
 const sampleKeys = keys
   .filter((k) => finishedAt.has(k))
   .slice(Math.floor(keys.length / 2), Math.floor(keys.length / 2) + Number(args.sample));
-const costs = await Promise.all(sampleKeys.map((k) => historyCost(client.temporal, k)));
+const costs = await Promise.all(sampleKeys.map((k) => historyCost(client.temporal, workflowIdForKey(k))));
 const mean = (xs: number[]) => Math.round((xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length)) * 100) / 100;
 const result = {
   runId,
@@ -167,6 +175,8 @@ const result = {
     actionBreakdown: costs[0]?.breakdown,
   },
   processes: usage,
+  cpuMsPerMessage: cpuMsPer(usage, finishedAt.size),
+  floor: undefined as (FloorResult & { cpuMsPerWorkflow: CpuPer; ratios: Record<string, number> }) | undefined,
   baselines: [] as (BaselineResult & { throughputRatio: number; p99Ratio: number })[],
 };
 
@@ -177,6 +187,21 @@ await businessDb.end();
 await stopWorker(worker);
 
 if (args.baselines && !args['no-baselines']) {
+  console.error('baseline: the Temporal floor...');
+  const temporalPid = stackPids.find((p) => p.name === 'temporal')?.pid ?? 0;
+  const f = await runFloor({ config, runId, messages, concurrency, rate, temporalPid });
+  const cpu = cpuMsPer(f.processes, f.workflows);
+  const ratio = (ours: number, floor: number) => Math.round((ours / Math.max(0.001, floor)) * 100) / 100;
+  result.floor = {
+    ...f,
+    cpuMsPerWorkflow: cpu,
+    ratios: {
+      throughput: ratio(result.throughput, f.throughput),
+      temporalCpu: ratio(result.cpuMsPerMessage.temporal ?? 0, cpu.temporal ?? 0),
+      historyEvents: ratio(result.temporal.historyEventsPerMessage, f.historyEventsPerWorkflow),
+      actions: ratio(result.temporal.actionsPerMessage, f.actionsPerWorkflow),
+    },
+  };
   for (const kind of ['raw', 'transactional'] as const) {
     console.error(`baseline: ${kind} RocketMQ...`);
     const b = await runBaseline({ kind, config, log, runId, messages, subscribers, concurrency, rate, payload });
@@ -207,6 +232,19 @@ function positive(name: keyof typeof args): number {
 function fail(message: string): never {
   console.error(`bench: ${message}`);
   process.exit(1);
+}
+
+type CpuPer = Record<string, number> & { outsideTemporal: number };
+
+/** CPU milliseconds per message of each process, and of all but the Temporal server together. */
+function cpuMsPer(usage: { name: string; cpuSeconds: number }[], count: number): CpuPer {
+  const per: CpuPer = { outsideTemporal: 0 };
+  for (const p of usage) {
+    const ms = Math.round(((p.cpuSeconds * 1000) / Math.max(1, count)) * 10) / 10;
+    per[p.name] = ms;
+    if (p.name !== 'temporal') per.outsideTemporal = Math.round((per.outsideTemporal + ms) * 10) / 10;
+  }
+  return per;
 }
 
 function stackPid(name: string): number {
@@ -292,8 +330,16 @@ function printTable(): void {
   );
   for (const p of result.processes)
     console.log(
-      `  ${p.name.padEnd(10)} cpu ${p.cpuSeconds.toFixed(1).padStart(6)} s  peak rss ${String(p.peakRssMb).padStart(5)} MB`,
+      `  ${p.name.padEnd(10)} cpu ${p.cpuSeconds.toFixed(1).padStart(6)} s (${String(result.cpuMsPerMessage[p.name]).padStart(5)} ms/msg)  peak rss ${String(p.peakRssMb).padStart(5)} MB`,
     );
+  console.log(`  cpu outside the Temporal server: ${result.cpuMsPerMessage.outsideTemporal} ms/msg`);
+  const f = result.floor;
+  if (f) {
+    console.log(
+      `  baseline ${f.name}: ${f.throughput} wf/s, ${f.historyEventsPerWorkflow} events, ${f.actionsPerWorkflow} actions; cpu ms/wf ${JSON.stringify(f.cpuMsPerWorkflow)}`,
+    );
+    console.log(`  ours/floor ${JSON.stringify(f.ratios)}`);
+  }
   for (const b of result.baselines) {
     console.log(
       `  baseline ${b.name}: ${b.throughput} msg/s, send->receive p50 ${b.sendToReceiveMs.p50} p99 ${b.sendToReceiveMs.p99} ms; ours/baseline throughput ${b.throughputRatio}, p99 ${b.p99Ratio}x`,

@@ -322,6 +322,10 @@ case "$cmd" in
     shift || true
     parts=("${@:-mariadb temporal rocketmq}")
     parts=(${parts[*]})
+    # Concurrent `up`s (parallel test runs, several checkouts) wait for one another, not build twice.
+    mkdir -p "$CACHE"
+    exec 9>"$CACHE/up.lock"
+    flock 9
     t0=$(now_ms)
     for part in "${parts[@]}"; do "install_$part"; done
     for part in "${parts[@]}"; do "up_$part"; done

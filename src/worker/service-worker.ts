@@ -2,6 +2,7 @@ import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worke
 import { type Activities, createActivities } from '../../activities/index.js';
 import { type Config, definedOnly } from '../config.js';
 import { createPrisma } from '../db/prisma.js';
+import { ProjectionWriter } from '../db/projection-writer.js';
 import type { Logger } from '../logger.js';
 import { createRocketmqPublisher } from '../rocketmq/publisher.js';
 import { dataConverterOf } from '../temporal/codec.js';
@@ -34,6 +35,7 @@ export async function createServiceWorker(
   const workflowBundle = opts.workflowBundle ?? (await serviceWorkflowBundle(log));
   installTemporalRuntime(log);
   const prisma = createPrisma(config.databaseUrl, { tls: config.databaseTls });
+  const projections = new ProjectionWriter(config.databaseUrl, config.databaseTls);
   const publisher = createRocketmqPublisher({ ...config.rocketmq, log });
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const temporal = await connectTemporalClient(config.temporal, config.codec);
@@ -43,7 +45,9 @@ export async function createServiceWorker(
     taskQueue: config.temporal.taskQueue,
     workflowBundle,
     dataConverter: dataConverterOf(config.codec),
-    activities: (opts.wrapActivities ?? ((a) => a))(createActivities({ prisma, publisher, config, log, temporal })),
+    activities: (opts.wrapActivities ?? ((a) => a))(
+      createActivities({ prisma, projections, publisher, config, log, temporal }),
+    ),
     interceptors: { activity: tracingActivityInterceptors() },
     sinks: tracingWorkflowSinks(),
     ...definedOnly(config.worker),
@@ -52,6 +56,7 @@ export async function createServiceWorker(
   const closeAll = async () => {
     await publisher.close();
     await prisma.$disconnect();
+    await projections.close();
     await connection.close();
     await temporal.connection.close();
   };

@@ -1,0 +1,303 @@
+import mysql, { type Pool, type PoolConnection, type RowDataPacket } from 'mysql2/promise';
+import type { DeliveryState, MessageEvent, MessageSpec, MessageState } from '../../workflows/definitions.js';
+import { workflowIdForKey } from '../../workflows/definitions.js';
+import { type DatabaseTls, databaseSsl } from './tls.js';
+
+/** One workflow's write: its state, what changed since its last write, and the message until the row exists. */
+export interface ProjectionWrite {
+  state: MessageState;
+  /** The deliveries that changed since the last write (all of them on the first). */
+  deliveries: DeliveryState[];
+  /** Events appended since the last write. */
+  events: MessageEvent[];
+  /** Given until the row exists: what the message row is created from. */
+  message?: MessageSpec;
+}
+
+export type WriteOutcome =
+  /** Written (`applied`), or not newer than the stored version; `newEvents` is how many events are new. */
+  | { kind: 'written'; applied: boolean; newEvents: number }
+  /** A first write whose key belongs to an earlier message (its row or archive entry). */
+  | { kind: 'keyReused'; earlier: { createdAt: Date; status: string } };
+
+interface Pending {
+  write: ProjectionWrite;
+  resolve: (outcome: WriteOutcome) => void;
+  reject: (err: unknown) => void;
+}
+
+/** A batch that hangs (a database gone silent) fails after this, so the writes behind it go on. */
+const QUERY_TIMEOUT_MS = 5000;
+/** Rows per statement: keeps a statement well under max_allowed_packet with 64 KiB bodies. */
+const MAX_BATCH = 64;
+
+const date = (ms: number | undefined) => (ms === undefined ? null : new Date(ms));
+/** Keys are printable ASCII compared case-insensitively by the column's collation. */
+const same = (key: string) => key.toLowerCase();
+
+/**
+ * Group commit for the workflows' projection writes: the writes that arrive while a batch is being
+ * committed go together into the next one, a few multi-row statements in one transaction, so the cost per
+ * message falls as the load rises and an idle writer adds no wait. Each caller awaits its own outcome,
+ * which comes only once its batch committed. Idempotent and order-safe per message: a write whose version
+ * is not newer than the stored one changes nothing, so retries never double an event or roll state back.
+ */
+export class ProjectionWriter {
+  private readonly pool: Pool;
+  private queue: Pending[] = [];
+  private flushing = false;
+
+  constructor(databaseUrl: string, tls?: DatabaseTls) {
+    this.pool = mysql.createPool({
+      uri: databaseUrl,
+      ssl: databaseSsl(tls),
+      timezone: 'Z',
+      multipleStatements: true,
+      connectionLimit: 2,
+    });
+  }
+
+  write(write: ProjectionWrite): Promise<WriteOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ write, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        // Writes of the same moment (one worker activation runs many local activities) join the first batch.
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.takeBatch();
+      try {
+        const outcomes = await this.commit(batch.map((p) => p.write));
+        for (const [i, p] of batch.entries()) p.resolve(outcomes[i] as WriteOutcome);
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+      }
+    }
+    this.flushing = false;
+  }
+
+  /** Up to MAX_BATCH writes of distinct messages; a second write of one message waits for the next batch. */
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const keys = new Set<string>();
+    const rest: Pending[] = [];
+    for (const p of this.queue) {
+      const key = same(p.write.state.key);
+      if (batch.length < MAX_BATCH && !keys.has(key)) {
+        keys.add(key);
+        batch.push(p);
+      } else {
+        rest.push(p);
+      }
+    }
+    this.queue = rest;
+    return batch;
+  }
+
+  private async commit(writes: ProjectionWrite[]): Promise<WriteOutcome[]> {
+    const conn = await this.pool.getConnection();
+    try {
+      await conn.query({ sql: 'BEGIN', timeout: QUERY_TIMEOUT_MS });
+      const outcomes = await this.apply(conn, writes);
+      await conn.query({ sql: 'COMMIT', timeout: QUERY_TIMEOUT_MS });
+      conn.release();
+      return outcomes;
+    } catch (err) {
+      // A connection whose state is unknown (a timeout, a lost link, an open transaction) is not reused.
+      conn.destroy();
+      throw err;
+    }
+  }
+
+  private async apply(conn: PoolConnection, writes: ProjectionWrite[]): Promise<WriteOutcome[]> {
+    const query = async <T>(sql: string, values: unknown[]) =>
+      (await conn.query({ sql, values, timeout: QUERY_TIMEOUT_MS }))[0] as T;
+    const keys = writes.map((w) => w.state.key);
+    const stored = new Map(
+      (
+        await query<RowDataPacket[]>(
+          'SELECT `key`, version, created_at, status FROM rm_message WHERE `key` IN (?) FOR UPDATE',
+          [keys],
+        )
+      ).map((r) => [
+        same(r.key),
+        { version: r.version as number, createdAt: r.created_at as Date, status: r.status as string },
+      ]),
+    );
+    const unseen = writes.filter((w) => w.message && !stored.has(same(w.state.key))).map((w) => w.state.key);
+    const archived = new Map(
+      unseen.length === 0
+        ? []
+        : (
+            await query<RowDataPacket[]>(
+              'SELECT `key`, created_at, status FROM rm_message_archive WHERE `key` IN (?)',
+              [unseen],
+            )
+          ).map((r) => [same(r.key), { createdAt: r.created_at as Date, status: r.status as string }]),
+    );
+
+    const outcomes: WriteOutcome[] = [];
+    const inserts: ProjectionWrite[] = [];
+    const updates: ProjectionWrite[] = [];
+    for (const w of writes) {
+      const row = stored.get(same(w.state.key));
+      if (w.message) {
+        // A row (or archive entry) this run did not create belongs to an earlier message; a retry of this
+        // run's own first write, by a retried first task too, finds its own row (same creation time).
+        const earlier = row
+          ? row.createdAt.getTime() !== w.state.createdAt
+            ? { createdAt: row.createdAt, status: row.status }
+            : undefined
+          : archived.get(same(w.state.key));
+        if (earlier) {
+          outcomes.push({ kind: 'keyReused', earlier });
+          continue;
+        }
+      }
+      const applied = row ? row.version < w.state.version : w.message !== undefined;
+      if (applied) (row ? updates : inserts).push(w);
+      outcomes.push({ kind: 'written', applied, newEvents: 0 });
+    }
+    const applied = [...inserts, ...updates];
+    if (applied.length === 0) return outcomes;
+
+    const now = new Date();
+    if (inserts.length > 0) {
+      await query(
+        `INSERT INTO rm_message (${MESSAGE_COLUMNS.join(', ')}, \`key\`, topic, tag, body, properties, producer_group,
+           order_key, delay_ms, options, workflow_id, created_at, updated_at) VALUES ?`,
+        [inserts.map((w) => [...messageRowOf(w.state), ...newMessageRowOf(w.state, w.message as MessageSpec), now])],
+      );
+    }
+    if (updates.length > 0) {
+      const set = MESSAGE_COLUMNS.map((c) => `${c} = ?`).join(', ');
+      await query(
+        updates.map(() => `UPDATE rm_message SET ${set}, updated_at = ? WHERE \`key\` = ?`).join(';\n'),
+        updates.flatMap((w) => [...messageRowOf(w.state), now, w.state.key]),
+      );
+    }
+    const deliveries = applied.flatMap((w) => w.deliveries.map((d) => deliveryRowOf(w.state, d, now)));
+    if (deliveries.length > 0) {
+      await query(
+        `INSERT INTO rm_delivery (message_key, consumer_group, ${DELIVERY_COLUMNS.join(', ')}, created_at, updated_at)
+         VALUES ? ON DUPLICATE KEY UPDATE ${[...DELIVERY_COLUMNS, 'updated_at'].map((c) => `${c} = VALUES(${c})`).join(', ')}`,
+        [deliveries],
+      );
+    }
+    const events = applied.flatMap((w) => w.events.map((e) => eventRowOf(w.state.key, e)));
+    let newEvents = 0;
+    if (events.length > 0) {
+      const result = await query<{ affectedRows: number }>(
+        'INSERT IGNORE INTO rm_message_event (message_key, seq, type, consumer_group, detail, created_at) VALUES ?',
+        [events],
+      );
+      newEvents = result.affectedRows;
+    }
+    // Events already stored (a write committed, then retried) make the count fall short: then none of the
+    // batch's events are counted as new, rather than some twice.
+    if (newEvents === events.length) {
+      for (const [i, w] of writes.entries()) {
+        const o = outcomes[i];
+        if (o?.kind === 'written' && o.applied) o.newEvents = w.events.length;
+      }
+    }
+    return outcomes;
+  }
+}
+
+/** The message row's columns that follow the workflow's state, in the order of messageRowOf. */
+const MESSAGE_COLUMNS = [
+  'status',
+  'dead_reason',
+  'cancel_reason',
+  'send_count',
+  'check_back_count',
+  'last_error',
+  'version',
+  'confirmed_at',
+  'published_at',
+  'finished_at',
+  'cancelled_at',
+  'dead_at',
+];
+
+function messageRowOf(s: MessageState): unknown[] {
+  return [
+    s.status,
+    s.deadReason ?? null,
+    s.cancelReason ?? null,
+    s.sendCount,
+    s.checkBackCount,
+    s.lastError ?? null,
+    s.version,
+    date(s.confirmedAt),
+    date(s.publishedAt),
+    date(s.finishedAt),
+    date(s.cancelledAt),
+    date(s.deadAt),
+  ];
+}
+
+function newMessageRowOf(s: MessageState, m: MessageSpec): unknown[] {
+  return [
+    m.key,
+    m.topic,
+    m.tag ?? null,
+    m.body,
+    m.properties === undefined ? null : JSON.stringify(m.properties),
+    m.producerGroup,
+    m.orderKey ?? null,
+    m.delayMs ?? null,
+    JSON.stringify(s.timings),
+    workflowIdForKey(m.key),
+    new Date(s.createdAt),
+  ];
+}
+
+const DELIVERY_COLUMNS = [
+  'status',
+  'send_count',
+  'receive_count',
+  'last_error',
+  'last_sent_at',
+  'received_at',
+  'consumed_at',
+  'dead_at',
+];
+
+function deliveryRowOf(s: MessageState, d: DeliveryState, now: Date): unknown[] {
+  return [
+    s.key,
+    d.group,
+    d.status,
+    d.sendCount,
+    d.receiveCount,
+    d.lastError ?? null,
+    date(d.lastSentAt),
+    date(d.receivedAt),
+    date(d.consumedAt),
+    d.status === 'DEAD' ? date(s.deadAt) : null,
+    now,
+    now,
+  ];
+}
+
+function eventRowOf(key: string, e: MessageEvent): unknown[] {
+  return [
+    key,
+    e.seq,
+    e.type,
+    e.group ?? null,
+    e.detail === undefined ? null : JSON.stringify(e.detail),
+    new Date(e.at),
+  ];
+}
