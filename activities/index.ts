@@ -5,6 +5,7 @@ import { createAuditActivities } from './audit.js';
 import { createCheckBackActivities } from './check-back.js';
 import type { ActivityDeps } from './deps.js';
 import { createHousekeepingActivities } from './housekeeping.js';
+import { createOpenMessageActivities } from './open-message.js';
 import { createProjectionActivities } from './projection.js';
 import { createPublishActivities } from './publish.js';
 import { createRedriveActivities } from './redrive.js';
@@ -18,19 +19,25 @@ export function createActivities(deps: ActivityDeps) {
   // Inside the bounds of the local activities that use them (2 s, and 1.5 s for publishing).
   const mysql = new DependencyGate('mysql', deps.log, { callTimeoutMs: 1500, probeIntervalMs: 1000 });
   const rocketmq = new DependencyGate('rocketmq', deps.log, { callTimeoutMs: 1200, probeIntervalMs: 1000 });
+  const projection = createProjectionActivities({ ...deps, mysql });
+  const subscribers = createSubscriberActivities({ ...deps, mysql });
+  /** The message's timings: the global defaults with its own overrides on top. */
+  const timings = {
+    async resolveTimings(overrides: Partial<Timings>): Promise<Timings> {
+      return resolveTimings(deps.config.timings, overrides, deps.config.timingFloorMs);
+    },
+  };
   return {
-    ...createProjectionActivities({ ...deps, mysql }),
-    ...createSubscriberActivities({ ...deps, mysql }),
+    ...projection,
+    ...subscribers,
+    ...timings,
+    ...createOpenMessageActivities({ ...projection, ...subscribers, ...timings }),
     ...createPublishActivities({ ...deps, rocketmq }),
     ...createCheckBackActivities({ ...deps, mysql }),
     ...createRegistrationActivities(deps),
     ...createHousekeepingActivities(deps),
     ...createRedriveActivities(deps),
     ...createAuditActivities(deps),
-    /** The message's timings: the global defaults with its own overrides on top. */
-    async resolveTimings(overrides: Partial<Timings>): Promise<Timings> {
-      return resolveTimings(deps.config.timings, overrides, deps.config.timingFloorMs);
-    },
   };
 }
 

@@ -50,6 +50,28 @@ export function initialState(
   };
 }
 
+/** What a message is opened from: the same in the workflow and in the local activity that writes it first. */
+export interface Opening {
+  message: MessageSpec;
+  timings: Timings;
+  /** The execution's start: a retried first task recognises its own row by it. */
+  createdAt: number;
+  confirmed: boolean;
+  specHash?: string;
+  /** When the first task ran (the PREPARED event's time). */
+  at: number;
+  /** A confirmed message's subscribers, taken with its first write. */
+  subscribers?: string[];
+}
+
+/** A new message: PREPARED, and for a send already confirmed with its subscribers taken. */
+export function opened(o: Opening): Tracked {
+  const t: Tracked = { state: initialState(o.message, o.timings, o.createdAt, o.confirmed, o.specHash), unsynced: [] };
+  record(t, o.at, 'PREPARED', { confirmed: o.confirmed, producerGroup: o.message.producerGroup });
+  if (o.subscribers) snapshotSubscribers(t, o.at, o.subscribers);
+  return t;
+}
+
 export function record(
   t: Tracked,
   now: number,

@@ -55,6 +55,7 @@ const RETRY_MAX_MS = 30_000;
 
 /** patched() ids: each change of the command sequence after histories were recorded (see README). */
 const OPERATOR_RESEND_PUBLISHES_AT_ONCE = 'operator-resend-publishes-at-once';
+const FIRST_TASK_IN_ONE_LOCAL_ACTIVITY = 'first-task-in-one-local-activity';
 
 /** History length at which a long-waiting message continues as new (well under Temporal's limits). */
 const MAX_HISTORY_EVENTS = 4000;
@@ -108,21 +109,11 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
     validator: (a) => guard(() => (tracked ? M.checkAckSender(tracked.state, a.group) : notPublished(a.group))),
   });
 
-  const t: M.Tracked =
-    tracked ??
-    (await (async () => {
-      const timings = await retrying(() => local.resolveTimings(input.timings ?? {}));
-      // Created when the execution started, not when this task runs: a retried first task (the first
-      // timed out after writing the projection row) must recognise that row as its own.
-      const createdAt = wf.workflowInfo().startTime.getTime();
-      const state = M.initialState(input.message, timings, createdAt, input.confirmed, input.specHash);
-      const fresh = { state, unsynced: [] };
-      M.record(fresh, now(), 'PREPARED', { confirmed: input.confirmed, producerGroup: input.message.producerGroup });
-      return fresh;
-    })());
+  const projection = new ProjectionSync(input.message, resume?.rowWritten ?? false);
+  const opening = tracked ? { t: tracked } : await openMessage();
+  const t = opening.t;
   tracked = t;
   const s = () => t.state;
-  const projection = new ProjectionSync(input.message, resume?.rowWritten ?? false);
   // The client sets the search attributes at start; upsert only when the status moves on.
   let shownStatus = t.state.status;
 
@@ -131,12 +122,9 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   wf.setHandler(ackSignal, (a) => M.applyAck(t, now(), a));
 
   // ---- 1. the projection exists from the first workflow task (a key of an earlier message is refused)
-  try {
-    await sync();
-  } catch (err) {
-    const reused = refusalOf(err, FailureType.keyReused);
-    if (reused === undefined) throw err;
-    M.markDead(t, now(), 'KEY_REUSED', reused);
+  const keyReused = opening.keyReused ?? (await firstSync());
+  if (keyReused !== undefined) {
+    M.markDead(t, now(), 'KEY_REUSED', keyReused);
     wf.upsertSearchAttributes([{ key: SearchAttribute.status, value: 'DEAD' }]);
     return t.state;
   }
@@ -159,6 +147,38 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   if (s().status !== 'CANCELLED') await deliver();
   await sync();
   return t.state;
+
+  /**
+   * The message's first state. One local activity resolves its timings, takes a send's subscribers and
+   * writes the row; runs recorded before that took a local activity for each.
+   */
+  async function openMessage(): Promise<{ t: M.Tracked; keyReused?: string }> {
+    // Created when the execution started, not when this task runs: a retried first task (the first
+    // timed out after writing the projection row) must recognise that row as its own.
+    const createdAt = wf.workflowInfo().startTime.getTime();
+    const base = { message: input.message, createdAt, confirmed: input.confirmed, specHash: input.specHash };
+    if (!wf.patched(FIRST_TASK_IN_ONE_LOCAL_ACTIVITY)) {
+      const timings = await retrying(() => local.resolveTimings(input.timings ?? {}));
+      return { t: M.opened({ ...base, timings, at: now() }) };
+    }
+    const at = now();
+    const r = await retrying(() => local.openMessage({ ...base, at, overrides: input.timings ?? {} }));
+    const opened = M.opened({ ...base, at, timings: r.timings, subscribers: r.subscribers });
+    if (r.keyReused === undefined) projection.written(opened, projection.next(opened));
+    return { t: opened, keyReused: r.keyReused };
+  }
+
+  /** The first projection write, unless the first task made it; a key of an earlier message is refused. */
+  async function firstSync(): Promise<string | undefined> {
+    try {
+      await sync();
+      return undefined;
+    } catch (err) {
+      const reused = refusalOf(err, FailureType.keyReused);
+      if (reused === undefined) throw err;
+      return reused;
+    }
+  }
 
   async function deliver(): Promise<void> {
     if (s().subscribedAt === undefined) {

@@ -1,0 +1,46 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { FailureType, type MessageSpec, type Timings } from '../workflows/definitions.js';
+import { type Opening, opened } from '../workflows/message-state.js';
+import type { createProjectionActivities } from './projection.js';
+import type { createSubscriberActivities } from './subscribers.js';
+
+export type OpenMessageInput = Omit<Opening, 'timings' | 'subscribers'> & { overrides: Partial<Timings> };
+
+export interface OpenMessageResult {
+  timings: Timings;
+  /** Taken for a confirmed message and written with it. */
+  subscribers?: string[];
+  /** Why nothing was written: the key is an earlier message's. */
+  keyReused?: string;
+}
+
+/**
+ * A message's whole first workflow task in one local activity (one activation of the workflow instead of
+ * three): its timings, a send's subscribers, and its first projection write. The workflow builds the same
+ * state from the answer with the same pure function (`opened`), so what was written is what it holds.
+ */
+export function createOpenMessageActivities(deps: {
+  resolveTimings: (overrides: Partial<Timings>) => Promise<Timings>;
+  snapshotSubscribers: ReturnType<typeof createSubscriberActivities>['snapshotSubscribers'];
+  syncProjection: ReturnType<typeof createProjectionActivities>['syncProjection'];
+}) {
+  return {
+    async openMessage({ overrides, ...opening }: OpenMessageInput): Promise<OpenMessageResult> {
+      const timings = await deps.resolveTimings(overrides);
+      const message: MessageSpec = opening.message;
+      const subscribers = opening.confirmed
+        ? await deps.snapshotSubscribers({ topic: message.topic, tag: message.tag })
+        : undefined;
+      const t = opened({ ...opening, timings, subscribers });
+      try {
+        await deps.syncProjection({ state: t.state, deliveries: t.state.deliveries, events: t.unsynced, message });
+      } catch (err) {
+        if (err instanceof ApplicationFailure && err.type === FailureType.keyReused) {
+          return { timings, keyReused: err.message };
+        }
+        throw err;
+      }
+      return { timings, subscribers };
+    },
+  };
+}
