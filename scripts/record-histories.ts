@@ -31,6 +31,7 @@ import {
   type MessageState,
   RELIABLE_MESSAGE_WORKFLOW,
   type ReliableMessageInput,
+  STARTER_PROTOCOL,
   workflowIdForKey,
 } from '../workflows/definitions.js';
 
@@ -208,6 +209,7 @@ const RUNS: Record<Scenario, (stack: Stack, key: string) => Promise<ReliableMess
       confirmed: false,
       timings: { checkBackAfterMs: 200, checkBackBackoff: 1, maxCheckBackIntervalMs: 200 },
       maxHistoryEvents: 40,
+      protocol: STARTER_PROTOCOL,
     };
     const handle = await c.temporal.workflow.start(RELIABLE_MESSAGE_WORKFLOW, {
       taskQueue: stack.taskQueue,

@@ -88,9 +88,21 @@ export interface ReliableMessageInput {
   timings?: Partial<Timings>;
   /** Set when the workflow continues as new: where the previous run stopped. */
   resume?: ResumeState;
+  /**
+   * The starter's protocol (STARTER_PROTOCOL): which command sequence a new run follows. A field of the
+   * input rather than patched(), which would cost every message a marker and a billable search-attribute
+   * upsert; runs started without it keep the sequence their histories recorded.
+   */
+  protocol?: number;
   /** For tests only: continue as new at this history length instead of the workflow's own limit. */
   maxHistoryEvents?: number;
 }
+
+/**
+ * 2: a message's first workflow task is one local activity (timings, a send's subscribers, the first
+ * projection write); before (1, no field), one local activity each.
+ */
+export const STARTER_PROTOCOL = 2;
 
 /**
  * Version of the `resume` state. Bump it, and keep reading the older shapes, whenever a change of this

@@ -55,7 +55,6 @@ const RETRY_MAX_MS = 30_000;
 
 /** patched() ids: each change of the command sequence after histories were recorded (see README). */
 const OPERATOR_RESEND_PUBLISHES_AT_ONCE = 'operator-resend-publishes-at-once';
-const FIRST_TASK_IN_ONE_LOCAL_ACTIVITY = 'first-task-in-one-local-activity';
 
 /** History length at which a long-waiting message continues as new (well under Temporal's limits). */
 const MAX_HISTORY_EVENTS = 4000;
@@ -150,14 +149,14 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
 
   /**
    * The message's first state. One local activity resolves its timings, takes a send's subscribers and
-   * writes the row; runs recorded before that took a local activity for each.
+   * writes the row; runs started before that protocol (see STARTER_PROTOCOL) took a local activity each.
    */
   async function openMessage(): Promise<{ t: M.Tracked; keyReused?: string }> {
     // Created when the execution started, not when this task runs: a retried first task (the first
     // timed out after writing the projection row) must recognise that row as its own.
     const createdAt = wf.workflowInfo().startTime.getTime();
     const base = { message: input.message, createdAt, confirmed: input.confirmed, specHash: input.specHash };
-    if (!wf.patched(FIRST_TASK_IN_ONE_LOCAL_ACTIVITY)) {
+    if ((input.protocol ?? 1) < 2) {
       const timings = await retrying(() => local.resolveTimings(input.timings ?? {}));
       return { t: M.opened({ ...base, timings, at: now() }) };
     }

@@ -4,6 +4,7 @@ import {
   RELIABLE_MESSAGE_WORKFLOW,
   type ReliableMessageInput,
   SearchAttribute,
+  STARTER_PROTOCOL,
   stateQuery,
   workflowIdForKey,
 } from '../../workflows/definitions.js';
@@ -35,7 +36,7 @@ export async function startMessage(
   const { timings, ...message } = spec;
   const workflowId = workflowIdForKey(message.key);
   const hash = specHash(spec);
-  const args: ReliableMessageInput = { message, confirmed, timings, specHash: hash };
+  const args: ReliableMessageInput = { message, confirmed, timings, specHash: hash, protocol: STARTER_PROTOCOL };
   const topic = await topics.lookup(message.topic);
   try {
     if (topic !== 'unreachable') checkTopicFit(message, topic);
