@@ -1,3 +1,4 @@
+import { createRegistry } from '../src/db/registry.js';
 import { DependencyGate } from '../src/dependency-gate.js';
 import { resolveTimings } from '../src/timings.js';
 import type { Timings } from '../workflows/definitions.js';
@@ -18,12 +19,13 @@ export function createActivities(deps: ActivityDeps) {
   // Inside the bounds of the local activities that use them (2 s, and 1.5 s for publishing).
   const mysql = new DependencyGate('mysql', deps.log, { callTimeoutMs: 1500, probeIntervalMs: 1000 });
   const rocketmq = new DependencyGate('rocketmq', deps.log, { callTimeoutMs: 1200, probeIntervalMs: 1000 });
+  const registry = createRegistry(deps.prisma);
   return {
     ...createProjectionActivities({ ...deps, mysql }),
-    ...createSubscriberActivities({ ...deps, mysql }),
+    ...createSubscriberActivities({ registry, mysql }),
     ...createPublishActivities({ ...deps, rocketmq }),
-    ...createCheckBackActivities({ ...deps, mysql }),
-    ...createRegistrationActivities(deps),
+    ...createCheckBackActivities({ ...deps, registry, mysql }),
+    ...createRegistrationActivities({ registry }),
     ...createHousekeepingActivities(deps),
     ...createRedriveActivities(deps),
     ...createAuditActivities(deps),

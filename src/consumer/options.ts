@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import { toValidationError } from '../message-spec.js';
 import { nameSchema } from '../names.js';
+import { tagExpressionSchema } from '../tag-expression.js';
 
 export interface ConsumedMessage {
   key: string;
@@ -53,6 +54,11 @@ const consumerOptionsSchema = z
           .trim()
           .min(1, 'must not be empty')
           .refine((t) => !t.includes('||'), "must be one tag each (give each tag on its own, without '||')"),
+      )
+      // The subscription the service records takes the same expressions as the API's.
+      .refine(
+        (tags) => tagExpressionSchema.safeParse(tags.join(' || ')).success,
+        "must be tags without '|', '*' or spaces (or the one tag '*'), at most 512 characters joined by ' || '",
       )
       .optional(),
     handler: z.custom<MessageHandler>((v) => typeof v === 'function', 'must be a function'),

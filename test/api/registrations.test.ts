@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReliableMessageClient } from '../../src/client/index.js';
+import { ValidationError } from '../../src/errors.js';
+import { connectTestClient } from '../helpers/service.js';
+import { uniqueId } from '../helpers/stack.js';
+import { type ApiHarness, startApiHarness } from './harness.js';
+
+/**
+ * The two writers of registrations: an operator through the HTTP API, and the SDKs, which register
+ * at every start through the service's worker. An SDK start must not undo an operator's decision.
+ */
+let api: ApiHarness;
+let sdk: ReliableMessageClient;
+
+beforeAll(async () => {
+  api = await startApiHarness();
+  sdk = await connectTestClient(api.config);
+});
+
+afterAll(async () => {
+  await sdk?.close();
+  await api?.stop();
+});
+
+const operatorUrl = 'http://127.0.0.1:1/check';
+
+describe('an SDK restart after an operator registered through the API', () => {
+  it("keeps the producer's HTTP check-back URL and its secret (serveCheckBack registers its task queue only)", async () => {
+    const group = uniqueId('producer');
+    const registered = await api.call('PUT', `/v1/producers/${group}`, { body: { checkBackUrl: operatorUrl } });
+    expect(registered.status).toBe(201);
+    const secret = registered.body.checkBackSecret;
+    expect(secret).toEqual(expect.any(String));
+
+    const server = await sdk.serveCheckBack(group, async () => 'UNKNOWN');
+    await server.stop();
+
+    const after = await api.call('GET', `/v1/producers/${group}`);
+    expect(after.body).toMatchObject({ checkBackUrl: operatorUrl, signed: true });
+    expect(after.body.checkBackTaskQueue).toEqual(expect.any(String));
+    expect((await api.prisma.producer.findUnique({ where: { producerGroup: group } }))?.checkBackSecret).toBe(secret);
+  });
+
+  it("keeps the consumer's HTTP check-back URL and secret; lastSeenAt is the SDK's, an API call leaves it", async () => {
+    const group = uniqueId('consumer');
+    const registered = await api.call('PUT', `/v1/consumers/${group}`, { body: { checkBackUrl: operatorUrl } });
+    expect(registered.body.lastSeenAt).toBeNull();
+
+    await sdk.register({ kind: 'consumer', group, checkBackTaskQueue: `${group}-check-back` });
+
+    const after = await api.call('GET', `/v1/consumers/${group}`);
+    expect(after.body).toMatchObject({
+      checkBackUrl: operatorUrl,
+      signed: true,
+      checkBackTaskQueue: `${group}-check-back`,
+    });
+    expect(after.body.lastSeenAt).toEqual(expect.any(String));
+    const again = await api.call('PUT', `/v1/consumers/${group}`, { body: { checkBackUrl: null } });
+    expect(again.body).toMatchObject({ checkBackUrl: null, lastSeenAt: after.body.lastSeenAt });
+  });
+
+  it('keeps a subscription the operator disabled disabled; the tag expression follows the SDK', async () => {
+    const topic = uniqueId('topic');
+    const group = uniqueId('consumer');
+    const url = `/v1/subscriptions/${topic}/${group}`;
+    await api.call('PUT', url, { body: { tagExpression: 'created', enabled: false } });
+
+    await sdk.register({ kind: 'subscription', topic, tagExpression: 'created || paid', consumerGroup: group });
+
+    expect((await api.call('GET', url)).body).toMatchObject({ tagExpression: 'created || paid', enabled: false });
+  });
+
+  it('a new subscription an SDK registers is enabled', async () => {
+    const topic = uniqueId('topic');
+    const group = uniqueId('consumer');
+    await sdk.register({ kind: 'subscription', topic, tagExpression: '', consumerGroup: group });
+    expect((await api.call('GET', `/v1/subscriptions/${topic}/${group}`)).body).toMatchObject({
+      tagExpression: '*',
+      enabled: true,
+    });
+  });
+});
+
+describe('one validation for both writers', () => {
+  it('a tag expression the API refuses is refused from an SDK too, at once and with the reason; nothing is written', async () => {
+    const topic = uniqueId('topic');
+    const group = uniqueId('consumer');
+    const url = `/v1/subscriptions/${topic}/${group}`;
+    const tagExpression = 'created | paid';
+    expect((await api.call('PUT', url, { body: { tagExpression } })).body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'tagExpression',
+    });
+
+    const t0 = Date.now();
+    const refused = await sdk
+      .register({ kind: 'subscription', topic, tagExpression, consumerGroup: group })
+      .catch((err: Error) => err);
+    expect(refused).toBeInstanceOf(ValidationError);
+    expect(refused).toMatchObject({
+      field: 'tagExpression',
+      message: "tagExpression must be '*' or tags joined by '||'",
+    });
+    expect(Date.now() - t0).toBeLessThan(10_000); // not retried until the run's 60 s timeout
+    expect((await api.call('GET', url)).status).toBe(404);
+  });
+});
