@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { toValidationError } from '../message-spec.js';
 import { nameSchema } from '../names.js';
 import { tagExpressionSchema } from '../tag-expression.js';
+import { DEFAULT_REGISTRATION_TIMEOUT_MS } from '../temporal/registration.js';
 
 export interface ConsumedMessage {
   key: string;
@@ -108,7 +109,7 @@ const consumerOptionsSchema = z
      */
     maxPendingReports: positiveInt.default(10_000),
     /** How long `start` waits for the service to confirm the registration before going on without it. */
-    registrationTimeoutMs: milliseconds.default(10_000),
+    registrationTimeoutMs: milliseconds.default(DEFAULT_REGISTRATION_TIMEOUT_MS),
     log: z.custom<Logger>().optional(),
     /** For tests only: fault injection at points where a real consumer could crash. */
     testHooks: z
