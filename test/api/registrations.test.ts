@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReliableMessageClient } from '../../src/client/index.js';
+import { ReliableConsumer } from '../../src/consumer/index.js';
 import { ValidationError } from '../../src/errors.js';
-import { connectTestClient } from '../helpers/service.js';
-import { uniqueId } from '../helpers/stack.js';
+import { connectTestClient, eventually } from '../helpers/service.js';
+import { freshTopic, testConfig, testLogger, uniqueId } from '../helpers/stack.js';
 import { type ApiHarness, startApiHarness } from './harness.js';
 
 /**
@@ -23,6 +24,19 @@ afterAll(async () => {
 });
 
 const operatorUrl = 'http://127.0.0.1:1/check';
+
+/** The consumer SDK's start, which registers the group's subscription with its tags. */
+const startConsumer = (group: string, topic: string, tags: string[]) =>
+  ReliableConsumer.start({
+    group,
+    topic,
+    tags,
+    handler: async () => undefined,
+    rocketmq: testConfig.rocketmq,
+    temporal: testConfig.temporal,
+    serviceTaskQueue: api.config.temporal.taskQueue,
+    log: testLogger,
+  });
 
 describe('an SDK restart after an operator registered through the API', () => {
   it("keeps the producer's HTTP check-back URL and its secret (serveCheckBack registers its task queue only)", async () => {
@@ -59,16 +73,32 @@ describe('an SDK restart after an operator registered through the API', () => {
     expect(again.body).toMatchObject({ checkBackUrl: null, lastSeenAt: after.body.lastSeenAt });
   });
 
-  it('keeps a subscription the operator disabled disabled; the tag expression follows the SDK', async () => {
-    const topic = uniqueId('topic');
-    const group = uniqueId('consumer');
+  it('a consumer restart leaves a subscription the operator disabled out of new messages; its tags follow the SDK', async () => {
+    const topic = await freshTopic('registry');
+    const group = uniqueId('stock');
     const url = `/v1/subscriptions/${topic}/${group}`;
-    await api.call('PUT', url, { body: { tagExpression: 'created', enabled: false } });
+    await (await startConsumer(group, topic, ['created'])).stop();
+    expect((await api.call('PUT', url, { body: { tagExpression: 'created', enabled: false } })).status).toBe(200);
 
-    await sdk.register({ kind: 'subscription', topic, tagExpression: 'created || paid', consumerGroup: group });
-
-    expect((await api.call('GET', url)).body).toMatchObject({ tagExpression: 'created || paid', enabled: false });
-  });
+    const restarted = await startConsumer(group, topic, ['created', 'paid']);
+    try {
+      expect((await api.call('GET', url)).body).toMatchObject({ tagExpression: 'created || paid', enabled: false });
+      const key = uniqueId('k');
+      const message = { key, topic, tag: 'paid', body: 'x', producerGroup: uniqueId('producer'), confirm: true };
+      expect((await api.call('POST', '/v1/messages', { body: message })).status).toBe(201);
+      const finished = await eventually(
+        async () => {
+          const r = await api.call('GET', `/v1/messages/${key}`);
+          return r.body?.status === 'FINISHED' && r.body;
+        },
+        20_000,
+        `${key} FINISHED`,
+      );
+      expect(finished.deliveries).toEqual([]);
+    } finally {
+      await restarted.stop();
+    }
+  }, 60_000);
 
   it('a new subscription an SDK registers is enabled', async () => {
     const topic = uniqueId('topic');
