@@ -2,7 +2,7 @@ import type { Registration } from '../../workflows/definitions.js';
 import { newCheckBackSecret } from '../check-back-signature.js';
 import { ValidationError } from '../errors.js';
 import { tagExpressionSchema, tagMatches } from '../tag-expression.js';
-import type { Consumer, PrismaClient, Producer, Subscription } from './prisma.js';
+import { type Consumer, Prisma, type PrismaClient, type Producer, type Subscription } from './prisma.js';
 
 export type CheckBackKind = 'producer' | 'consumer';
 export type CheckBackRow = Producer | Consumer;
@@ -20,6 +20,8 @@ export interface CheckBackRoute {
   /** The task queue where the group's SDK serves its check-back activity. */
   taskQueue?: string;
 }
+
+type CheckBackFields = CheckBackChange & { checkBackTaskQueue?: string | null; lastSeenAt?: Date };
 
 export interface SubscriptionChange {
   tagExpression: string;
@@ -51,25 +53,53 @@ export function createRegistry(prisma: PrismaClient) {
       ? {
           list: () => prisma.producer.findMany({ orderBy: { producerGroup: 'asc' } }),
           get: (group: string) => prisma.producer.findUnique({ where: { producerGroup: group } }),
-          upsert: (group: string, create: Partial<Producer>, update: Partial<Producer>) =>
-            prisma.producer.upsert({
-              where: { producerGroup: group },
-              create: { ...create, producerGroup: group },
-              update,
+          create: (group: string, data: CheckBackFields) =>
+            prisma.producer.create({ data: { ...data, producerGroup: group } }),
+          update: (group: string, data: CheckBackFields) =>
+            prisma.producer.update({ where: { producerGroup: group }, data }),
+          giveSecret: (group: string, secret: string) =>
+            prisma.producer.updateMany({
+              where: { producerGroup: group, checkBackSecret: null },
+              data: { checkBackSecret: secret },
             }),
           remove: (group: string) => prisma.producer.deleteMany({ where: { producerGroup: group } }),
         }
       : {
           list: () => prisma.consumer.findMany({ orderBy: { consumerGroup: 'asc' } }),
           get: (group: string) => prisma.consumer.findUnique({ where: { consumerGroup: group } }),
-          upsert: (group: string, create: Partial<Consumer>, update: Partial<Consumer>) =>
-            prisma.consumer.upsert({
-              where: { consumerGroup: group },
-              create: { ...create, consumerGroup: group },
-              update,
+          create: (group: string, data: CheckBackFields) =>
+            prisma.consumer.create({ data: { ...data, consumerGroup: group } }),
+          update: (group: string, data: CheckBackFields) =>
+            prisma.consumer.update({ where: { consumerGroup: group }, data }),
+          giveSecret: (group: string, secret: string) =>
+            prisma.consumer.updateMany({
+              where: { consumerGroup: group, checkBackSecret: null },
+              data: { checkBackSecret: secret },
             }),
           remove: (group: string) => prisma.consumer.deleteMany({ where: { consumerGroup: group } }),
         };
+
+  /** Give `lastSeenAt` for consumers only: the producer table has no such column. */
+  const saveCheckBack = (kind: CheckBackKind, group: string, create: CheckBackFields, update: CheckBackFields) => {
+    const rows = checkBacks(kind);
+    return createOrUpdate<CheckBackRow>(
+      () => rows.get(group),
+      () => rows.create(group, create),
+      () => rows.update(group, update),
+    );
+  };
+
+  const saveSubscription = (
+    topic: string,
+    consumerGroup: string,
+    create: SubscriptionChange,
+    update: Partial<SubscriptionChange>,
+  ) =>
+    createOrUpdate(
+      () => prisma.subscription.findUnique({ where: subscriptionKey(topic, consumerGroup) }),
+      () => prisma.subscription.create({ data: { topic, consumerGroup, ...create } }),
+      () => prisma.subscription.update({ where: subscriptionKey(topic, consumerGroup), data: update }),
+    );
 
   return {
     /** An SDK's registration at its start, by the rule above. Idempotent. */
@@ -78,18 +108,14 @@ export function createRegistry(prisma: PrismaClient) {
         const parsed = tagExpressionSchema.safeParse(r.tagExpression);
         if (!parsed.success) throw new ValidationError('tagExpression', parsed.error.issues[0]?.message ?? '');
         const tagExpression = parsed.data || '*';
-        await prisma.subscription.upsert({
-          where: subscriptionKey(r.topic, r.consumerGroup),
-          create: { topic: r.topic, consumerGroup: r.consumerGroup, tagExpression, enabled: true },
-          update: { tagExpression },
-        });
+        await saveSubscription(r.topic, r.consumerGroup, { tagExpression, enabled: true }, { tagExpression });
         return;
       }
       const fields = {
         checkBackTaskQueue: r.checkBackTaskQueue ?? null,
         ...(r.kind === 'consumer' ? { lastSeenAt: new Date() } : {}),
       };
-      await checkBacks(r.kind).upsert(r.group, fields, fields);
+      await saveCheckBack(r.kind, r.group, fields, fields);
     },
 
     listSubscriptions(filter: { topic?: string; consumerGroup?: string }): Promise<Subscription[]> {
@@ -106,13 +132,7 @@ export function createRegistry(prisma: PrismaClient) {
       consumerGroup: string,
       change: SubscriptionChange,
     ): Promise<{ row: Subscription; created: boolean }> {
-      const existed = await prisma.subscription.findUnique({ where: subscriptionKey(topic, consumerGroup) });
-      const row = await prisma.subscription.upsert({
-        where: subscriptionKey(topic, consumerGroup),
-        create: { topic, consumerGroup, ...change },
-        update: change,
-      });
-      return { row, created: !existed };
+      return saveSubscription(topic, consumerGroup, change, change);
     },
 
     /** False when there was no such subscription. */
@@ -154,20 +174,23 @@ export function createRegistry(prisma: PrismaClient) {
 
     /**
      * Registers a group's HTTP check-back (the API's PUT). A URL given without a secret to a group
-     * that has none gets a new one, returned as `madeSecret` to answer once.
+     * that has none gets a new one, returned as `madeSecret` to answer once; of concurrent
+     * registrations only the one whose secret is kept answers it.
      */
     async putCheckBack(
       kind: CheckBackKind,
       group: string,
       change: CheckBackChange,
     ): Promise<{ row: CheckBackRow; created: boolean; madeSecret?: string }> {
+      const secret = change.checkBackUrl && !change.checkBackSecret ? newCheckBackSecret() : undefined;
+      const saved = await saveCheckBack(kind, group, secret ? { ...change, checkBackSecret: secret } : change, change);
+      if (!secret) return saved;
+      if (saved.created) return { ...saved, madeSecret: secret };
+      if (saved.row.checkBackSecret) return saved;
       const rows = checkBacks(kind);
-      const existed = await rows.get(group);
-      const madeSecret =
-        change.checkBackUrl && !change.checkBackSecret && !existed?.checkBackSecret ? newCheckBackSecret() : undefined;
-      const fields = madeSecret ? { ...change, checkBackSecret: madeSecret } : change;
-      const row = await rows.upsert(group, fields, fields);
-      return { row, created: !existed, ...(madeSecret ? { madeSecret } : {}) };
+      const given = (await rows.giveSecret(group, secret)).count > 0;
+      const row = (await rows.get(group)) ?? saved.row;
+      return given ? { row, created: false, madeSecret: secret } : { row, created: false };
     },
 
     /** False when the group was not registered. */
@@ -179,3 +202,21 @@ export function createRegistry(prisma: PrismaClient) {
 }
 
 export type Registry = ReturnType<typeof createRegistry>;
+
+/**
+ * Updates the row when it exists, else creates it; a create that lost the race to a concurrent one
+ * updates instead, so writers of a new registration never fail on each other.
+ */
+async function createOrUpdate<T>(
+  find: () => Promise<unknown>,
+  create: () => Promise<T>,
+  update: () => Promise<T>,
+): Promise<{ row: T; created: boolean }> {
+  if (await find()) return { row: await update(), created: false };
+  try {
+    return { row: await create(), created: true };
+  } catch (err) {
+    if (!(err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002')) throw err;
+    return { row: await update(), created: false };
+  }
+}

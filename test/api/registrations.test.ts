@@ -111,6 +111,25 @@ describe('an SDK restart after an operator registered through the API', () => {
   });
 });
 
+describe('concurrent registrations of a new group', () => {
+  const sixAtOnce = (url: string, body: unknown) =>
+    Promise.all(Array.from({ length: 6 }, () => api.call('PUT', url, { body })));
+
+  it('of a subscription: one creates (201), the others replace (200), none fails', async () => {
+    const answers = await sixAtOnce(`/v1/subscriptions/${uniqueId('topic')}/${uniqueId('consumer')}`, {});
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 201]);
+  });
+
+  it('of a check-back URL without a secret: none fails, and only the secret that is kept is answered', async () => {
+    const group = uniqueId('producer');
+    const answers = await sixAtOnce(`/v1/producers/${group}`, { checkBackUrl: operatorUrl });
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 201]);
+    const kept = (await api.prisma.producer.findUnique({ where: { producerGroup: group } }))?.checkBackSecret;
+    const answered = answers.map((a) => a.body.checkBackSecret).filter((secret) => secret !== undefined);
+    expect(answered).toEqual([kept]);
+  });
+});
+
 describe('one validation for both writers', () => {
   it('a tag expression the API refuses is refused from an SDK too, at once and with the reason; nothing is written', async () => {
     const topic = uniqueId('topic');
