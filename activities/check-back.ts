@@ -1,53 +1,27 @@
 import { Context } from '@temporalio/activity';
 import { signCheckBack } from '../src/check-back-signature.js';
 import { assertCallableCheckBack } from '../src/check-back-url.js';
+import type { CheckBackKind, CheckBackRoute, Registry } from '../src/db/registry.js';
 import type { DependencyGate } from '../src/dependency-gate.js';
 import type { CheckBackAnswer, ConsumerCheckBackAnswer } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 
-export interface CheckBackRoute {
-  /** An HTTP check-back URL (producers and consumers in any language). */
-  url?: string;
-  /** The task queue where the group's SDK serves its check-back activity. */
-  taskQueue?: string;
-}
-
 export interface HttpCheckBackInput {
   url: string;
   key: string;
-  kind: 'producer' | 'consumer';
+  kind: CheckBackKind;
   group: string;
 }
 
 export function createCheckBackActivities({
-  prisma,
+  registry,
   config,
   mysql,
-}: Pick<ActivityDeps, 'prisma' | 'config'> & { mysql: DependencyGate }) {
-  const rowOf = (kind: 'producer' | 'consumer', group: string) =>
-    mysql.call(
-      async (): Promise<{
-        checkBackUrl: string | null;
-        checkBackTaskQueue: string | null;
-        checkBackSecret: string | null;
-      } | null> =>
-        kind === 'producer'
-          ? prisma.producer.findUnique({ where: { producerGroup: group } })
-          : prisma.consumer.findUnique({ where: { consumerGroup: group } }),
-    );
+}: Pick<ActivityDeps, 'config'> & { registry: Registry; mysql: DependencyGate }) {
   return {
     /** Where a group's check-back is served, or null when it has none. */
-    async findCheckBack({
-      kind,
-      group,
-    }: {
-      kind: 'producer' | 'consumer';
-      group: string;
-    }): Promise<CheckBackRoute | null> {
-      const row = await rowOf(kind, group);
-      if (row?.checkBackUrl) return { url: row.checkBackUrl };
-      if (row?.checkBackTaskQueue) return { taskQueue: row.checkBackTaskQueue };
-      return null;
+    async findCheckBack({ kind, group }: { kind: CheckBackKind; group: string }): Promise<CheckBackRoute | null> {
+      return mysql.call(() => registry.checkBackRouteOf(kind, group));
     },
 
     /**
@@ -55,7 +29,7 @@ export function createCheckBackActivities({
      * the workflow's history), and returns the answer word or why the answer is malformed.
      */
     async httpCheckBack(input: HttpCheckBackInput): Promise<string> {
-      const secret = (await rowOf(input.kind, input.group))?.checkBackSecret;
+      const secret = await mysql.call(() => registry.checkBackSecretOf(input.kind, input.group));
       if (!secret) throw new Error(`${input.kind} group ${input.group} has no check-back secret; register it again`);
       return askHttpCheckBack(input, {
         secret,

@@ -1,3 +1,4 @@
+import { createRegistry } from '../src/db/registry.js';
 import { DependencyGate } from '../src/dependency-gate.js';
 import { resolveTimings } from '../src/timings.js';
 import type { Timings } from '../workflows/definitions.js';
@@ -19,8 +20,9 @@ export function createActivities(deps: ActivityDeps) {
   // Inside the bounds of the local activities that use them (2 s, and 1.5 s for publishing).
   const mysql = new DependencyGate('mysql', deps.log, { callTimeoutMs: 1500, probeIntervalMs: 1000 });
   const rocketmq = new DependencyGate('rocketmq', deps.log, { callTimeoutMs: 1200, probeIntervalMs: 1000 });
+  const registry = createRegistry(deps.prisma);
   const projection = createProjectionActivities({ ...deps, mysql });
-  const subscribers = createSubscriberActivities({ ...deps, mysql });
+  const subscribers = createSubscriberActivities({ registry, mysql });
   /** The message's timings: the global defaults with its own overrides on top. */
   const timings = {
     async resolveTimings(overrides: Partial<Timings>): Promise<Timings> {
@@ -33,8 +35,8 @@ export function createActivities(deps: ActivityDeps) {
     ...timings,
     ...createOpenMessageActivities({ ...projection, ...subscribers, ...timings }),
     ...createPublishActivities({ ...deps, rocketmq }),
-    ...createCheckBackActivities({ ...deps, mysql }),
-    ...createRegistrationActivities(deps),
+    ...createCheckBackActivities({ ...deps, registry, mysql }),
+    ...createRegistrationActivities({ registry }),
     ...createHousekeepingActivities(deps),
     ...createRedriveActivities(deps),
     ...createAuditActivities(deps),

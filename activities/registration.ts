@@ -1,33 +1,24 @@
-import type { Registration } from '../workflows/definitions.js';
-import type { ActivityDeps } from './deps.js';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Registry } from '../src/db/registry.js';
+import { ValidationError } from '../src/errors.js';
+import { FailureType, type Registration } from '../workflows/definitions.js';
 
-export function createRegistrationActivities({ prisma }: Pick<ActivityDeps, 'prisma'>) {
+export function createRegistrationActivities({ registry }: { registry: Registry }) {
   return {
-    /** Records a subscription, a producer's or a consumer's check-back. Idempotent (upserts). */
+    /** Records an SDK's subscription or check-back (by the registry's rule of who decides what). */
     async register(r: Registration): Promise<void> {
-      if (r.kind === 'subscription') {
-        const fields = { tagExpression: r.tagExpression || '*', enabled: true };
-        await prisma.subscription.upsert({
-          where: { topic_consumerGroup: { topic: r.topic, consumerGroup: r.consumerGroup } },
-          create: { topic: r.topic, consumerGroup: r.consumerGroup, ...fields },
-          update: fields,
-        });
-        return;
-      }
-      const checkBack = { checkBackUrl: r.checkBackUrl ?? null, checkBackTaskQueue: r.checkBackTaskQueue ?? null };
-      if (r.kind === 'producer') {
-        await prisma.producer.upsert({
-          where: { producerGroup: r.group },
-          create: { producerGroup: r.group, ...checkBack },
-          update: checkBack,
-        });
-      } else {
-        const fields = { ...checkBack, lastSeenAt: new Date() };
-        await prisma.consumer.upsert({
-          where: { consumerGroup: r.group },
-          create: { consumerGroup: r.group, ...fields },
-          update: fields,
-        });
+      try {
+        await registry.recordSdkRegistration(r);
+      } catch (err) {
+        // No retry makes a refused registration valid: the SDK gets the reason at once.
+        if (err instanceof ValidationError)
+          throw ApplicationFailure.create({
+            type: FailureType.registrationRefused,
+            message: err.message,
+            details: [err.field, err.rule],
+            nonRetryable: true,
+          });
+        throw err;
       }
     },
   };

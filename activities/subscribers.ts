@@ -1,22 +1,11 @@
+import type { Registry } from '../src/db/registry.js';
 import type { DependencyGate } from '../src/dependency-gate.js';
-import { tagMatches } from '../src/tag-expression.js';
-import type { ActivityDeps } from './deps.js';
 
-export function createSubscriberActivities({
-  prisma,
-  mysql,
-}: Pick<ActivityDeps, 'prisma'> & { mysql: DependencyGate }) {
+export function createSubscriberActivities({ registry, mysql }: { registry: Registry; mysql: DependencyGate }) {
   return {
     /** The consumer groups whose subscription matches the topic and tag now: the message's subscribers. */
     async snapshotSubscribers({ topic, tag }: { topic: string; tag?: string }): Promise<string[]> {
-      const subscriptions = await mysql.call(() =>
-        prisma.subscription.findMany({
-          where: { topic, enabled: true },
-          select: { consumerGroup: true, tagExpression: true },
-          orderBy: { consumerGroup: 'asc' },
-        }),
-      );
-      return subscriptions.filter((s) => tagMatches(s.tagExpression, tag)).map((s) => s.consumerGroup);
+      return mysql.call(() => registry.subscribersOf(topic, tag));
     },
   };
 }

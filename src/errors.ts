@@ -5,7 +5,7 @@ export class ValidationError extends Error {
   readonly code = 'VALIDATION_FAILED';
   constructor(
     readonly field: string,
-    rule: string,
+    readonly rule: string,
   ) {
     super(`${field} ${rule}`);
     this.name = 'ValidationError';

@@ -1,3 +1,14 @@
+import { z } from 'zod';
+
+/**
+ * A subscription's tag expression, as every writer takes it (the API, the SDK registrations and
+ * the consumer SDK's tags): `*`, or tags joined by `||`.
+ */
+export const tagExpressionSchema = z
+  .string({ error: 'must be a string' })
+  .max(512, 'must be at most 512 characters')
+  .regex(/^\s*(\*|[^|*\s]+(\s*\|\|\s*[^|*\s]+)*)?\s*$/, "must be '*' or tags joined by '||'");
+
 /**
  * RocketMQ tag expressions: `*` (or empty) matches every tag, `a || b` matches either. A message
  * without a tag matches only `*`.

@@ -246,12 +246,14 @@ export const FailureType = {
   publishRejected: 'PublishRejected',
   /** The key belongs to an earlier message (raised by the first projection write). */
   keyReused: 'KeyReused',
+  /** The service refused an SDK's registration (raised by the register activity; details: field, rule). */
+  registrationRefused: 'RegistrationRefused',
 } as const;
 
 /** What the SDKs register with the service (see registerWorkflow). */
 export type Registration =
   | { kind: 'subscription'; topic: string; tagExpression: string; consumerGroup: string }
-  | { kind: 'producer' | 'consumer'; group: string; checkBackTaskQueue?: string; checkBackUrl?: string };
+  | { kind: 'producer' | 'consumer'; group: string; checkBackTaskQueue?: string };
 
 export const REGISTER_WORKFLOW = 'registerWorkflow';
 

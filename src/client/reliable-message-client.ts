@@ -152,7 +152,8 @@ export class ReliableMessageClient {
 
   /**
    * Records a subscription or check-back with the service (through its worker) and waits until it
-   * is recorded; fails after 60 s when no service worker takes it.
+   * is recorded. A registration the service refuses is a ValidationError at once; one not recorded
+   * within 60 s (no service worker, or the service's database down) fails with an error saying so.
    */
   register(registration: Registration): Promise<void> {
     return registerWithService(this.temporal, this.taskQueue, registration);

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import { toValidationError } from '../message-spec.js';
 import { nameSchema } from '../names.js';
+import { tagExpressionSchema } from '../tag-expression.js';
+import { DEFAULT_REGISTRATION_TIMEOUT_MS } from '../temporal/registration.js';
 
 export interface ConsumedMessage {
   key: string;
@@ -54,6 +56,11 @@ const consumerOptionsSchema = z
           .min(1, 'must not be empty')
           .refine((t) => !t.includes('||'), "must be one tag each (give each tag on its own, without '||')"),
       )
+      // The subscription the service records takes the same expressions as the API's.
+      .refine(
+        (tags) => tagExpressionSchema.safeParse(tags.join(' || ')).success,
+        "must be tags without '|', '*' or spaces (or the one tag '*'), at most 512 characters joined by ' || '",
+      )
       .optional(),
     handler: z.custom<MessageHandler>((v) => typeof v === 'function', 'must be a function'),
     rocketmq: z.object({ endpoints: endpointOverride }).optional(),
@@ -102,7 +109,7 @@ const consumerOptionsSchema = z
      */
     maxPendingReports: positiveInt.default(10_000),
     /** How long `start` waits for the service to confirm the registration before going on without it. */
-    registrationTimeoutMs: milliseconds.default(10_000),
+    registrationTimeoutMs: milliseconds.default(DEFAULT_REGISTRATION_TIMEOUT_MS),
     log: z.custom<Logger>().optional(),
     /** For tests only: fault injection at points where a real consumer could crash. */
     testHooks: z

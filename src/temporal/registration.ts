@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Client } from '@temporalio/client';
-import { REGISTER_WORKFLOW, type Registration } from '../../workflows/definitions.js';
+import { ApplicationFailure, type Client, TimeoutFailure, WorkflowFailedError } from '@temporalio/client';
+import { FailureType, REGISTER_WORKFLOW, type Registration } from '../../workflows/definitions.js';
 import { abortableSleep, settlesBefore } from '../deadline.js';
+import { ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -34,15 +35,37 @@ export async function registerWithService(
   serviceTaskQueue: string,
   registration: Registration,
 ): Promise<void> {
-  await client.workflow.execute(REGISTER_WORKFLOW, {
-    taskQueue: serviceTaskQueue,
-    workflowId: registrationWorkflowId(registration),
-    args: [registration],
-    // Join a run of the same registration still in flight; once it closed, registering again runs again.
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    workflowExecutionTimeout: REGISTRATION_EXECUTION_TIMEOUT_MS,
-  });
+  try {
+    await client.workflow.execute(REGISTER_WORKFLOW, {
+      taskQueue: serviceTaskQueue,
+      workflowId: registrationWorkflowId(registration),
+      args: [registration],
+      // Join a run of the same registration still in flight; once it closed, registering again runs again.
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      workflowExecutionTimeout: REGISTRATION_EXECUTION_TIMEOUT_MS,
+    });
+  } catch (err) {
+    throw registrationFailure(err, serviceTaskQueue);
+  }
+}
+
+/** A failed registration run as the error it stands for: a refusal, or what was down. */
+export function registrationFailure(err: unknown, serviceTaskQueue: string): unknown {
+  if (!(err instanceof WorkflowFailedError)) return err;
+  const refusal = err.cause?.cause;
+  if (refusal instanceof ApplicationFailure && refusal.type === FailureType.registrationRefused) {
+    const [field, rule] = refusal.details as [string, string];
+    return new ValidationError(field, rule);
+  }
+  if (err.cause instanceof TimeoutFailure) {
+    return new Error(
+      `the service did not record the registration within ${REGISTRATION_EXECUTION_TIMEOUT_MS / 1000} s: ` +
+        `no service worker took it on task queue ${serviceTaskQueue}, or the service could not reach its database`,
+      { cause: err },
+    );
+  }
+  return err;
 }
 
 export interface BackgroundRegistration {
@@ -80,14 +103,19 @@ export async function registerForStart(opts: {
         if (waitedOut) log.info({ registration }, 'the service confirmed the registration');
         return;
       } catch (err) {
-        if (abort.signal.aborted) throw err;
+        // A refusal stays a refusal: no retry, the start (or the log, after it) says why.
+        if (abort.signal.aborted || err instanceof ValidationError) throw err;
         // A closed run (timed out: no worker took it) or Temporal unreachable: try again shortly.
         if (attempt === 1 && !waitedOut) log.debug({ err, registration }, 'registration attempt failed; retrying');
         await abortableSleep(Math.min(1000 * 2 ** (attempt - 1), 30_000), abort.signal);
       }
     }
   })();
-  done.catch(() => undefined); // a cancelled registration is no error
+  done.catch((err: unknown) => {
+    // A cancelled registration is no error; a refusal after the start went on is logged.
+    if (waitedOut && err instanceof ValidationError)
+      log.error({ err, registration }, 'the service refused the registration');
+  });
   let timer: NodeJS.Timeout | undefined;
   const inTime = await Promise.race([
     done.then(() => true),

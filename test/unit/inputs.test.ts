@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { parseConsumerOptions } from '../../src/consumer/options.js';
 import { MAX_BODY_BYTES, parseMessageSpec } from '../../src/message-spec.js';
 import { tagMatches } from '../../src/tag-expression.js';
 
@@ -13,6 +14,19 @@ describe('tag expressions', () => {
   ])('%s matches %s: %s', (expr, tag, expected) => {
     expect(tagMatches(expr, tag)).toBe(expected);
   });
+});
+
+describe("the consumer SDK's tags", () => {
+  const base = { group: 'g', topic: 't', handler: async () => undefined };
+  it.each([[['created', 'paid']], [['*']], [[]]])('%j makes a tag expression the service takes', (tags) => {
+    expect(parseConsumerOptions({ ...base, tags }).tags).toEqual(tags);
+  });
+  it.each([[['a b']], [['a*']], [['a|b']], [['*', 'a']], [['t'.repeat(300), 'u'.repeat(300)]]])(
+    '%j is refused at start, naming tags (the service would refuse the subscription)',
+    (tags) => {
+      expect(() => parseConsumerOptions({ ...base, tags })).toThrow(/^tags must be tags without/);
+    },
+  );
 });
 
 describe('message spec validation', () => {

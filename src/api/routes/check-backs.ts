@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { newCheckBackSecret } from '../../check-back-signature.js';
 import { checkBackUrlProblem, redactedUrl } from '../../check-back-url.js';
-import type { Consumer, PrismaClient, Producer } from '../../db/prisma.js';
+import { type CheckBackKind, type CheckBackRow, createRegistry } from '../../db/registry.js';
 import { ValidationError } from '../../errors.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
@@ -9,22 +8,18 @@ import { type AnyRoute, route } from '../route.js';
 import { errors, notFound } from '../schemas/common.js';
 import { checkBackBody, checkBackView, groupParams, listOf } from '../schemas/registrations.js';
 
-type Kind = 'producer' | 'consumer';
-type Row = Producer | Consumer;
-type Fields = { checkBackUrl?: string | null; checkBackSecret?: string | null };
-
-const groupOf = (r: Row) => ('producerGroup' in r ? r.producerGroup : r.consumerGroup);
+const groupOf = (r: CheckBackRow) => ('producerGroup' in r ? r.producerGroup : r.consumerGroup);
 
 /**
  * A registration as a caller may see it: never the secret, and the full URL only for operators and
  * the group itself (it may carry internal paths or tokens); others see its scheme and host.
  */
-const view = (kind: Kind, r: Row, req: FastifyRequest) => {
+const view = (kind: CheckBackKind, r: CheckBackRow, req: FastifyRequest) => {
   const p = req.principal;
   const own = p?.role === 'operator' || (p?.role === kind && p.group === groupOf(r));
   return viewOf(r, own);
 };
-const viewOf = (r: Row, fullUrl: boolean) => ({
+const viewOf = (r: CheckBackRow, fullUrl: boolean) => ({
   group: groupOf(r),
   checkBackUrl: r.checkBackUrl && !fullUrl ? redactedUrl(r.checkBackUrl) : r.checkBackUrl,
   signed: r.checkBackSecret !== null,
@@ -34,40 +29,12 @@ const viewOf = (r: Row, fullUrl: boolean) => ({
   updatedAt: r.updatedAt.toISOString(),
 });
 
-/** The two tables differ only in the name of their key column. */
-function store(prisma: PrismaClient, kind: Kind) {
-  if (kind === 'producer') {
-    return {
-      list: () => prisma.producer.findMany({ orderBy: { producerGroup: 'asc' } }),
-      get: (group: string) => prisma.producer.findUnique({ where: { producerGroup: group } }),
-      upsert: (group: string, data: Fields) =>
-        prisma.producer.upsert({
-          where: { producerGroup: group },
-          create: { producerGroup: group, ...data },
-          update: data,
-        }),
-      remove: (group: string) => prisma.producer.deleteMany({ where: { producerGroup: group } }),
-    };
-  }
-  return {
-    list: () => prisma.consumer.findMany({ orderBy: { consumerGroup: 'asc' } }),
-    get: (group: string) => prisma.consumer.findUnique({ where: { consumerGroup: group } }),
-    upsert: (group: string, data: Fields) =>
-      prisma.consumer.upsert({
-        where: { consumerGroup: group },
-        create: { consumerGroup: group, ...data },
-        update: data,
-      }),
-    remove: (group: string) => prisma.consumer.deleteMany({ where: { consumerGroup: group } }),
-  };
-}
-
 /**
  * Producers and consumers with their check-back: an HTTP URL (any language) or the task queue their
  * SDK serves it on. `/v1/producers` and `/v1/consumers` work alike.
  */
-export function checkBackRoutes({ prisma, config }: ApiDeps, kind: Kind): AnyRoute[] {
-  const rows = store(prisma, kind);
+export function checkBackRoutes({ prisma, config }: ApiDeps, kind: CheckBackKind): AnyRoute[] {
+  const registry = createRegistry(prisma);
   const ownGroup = ({ params }: { params: { group: string } }) => params.group;
   const base = `/v1/${kind}s`;
   const tag = `${kind}s`;
@@ -85,7 +52,7 @@ export function checkBackRoutes({ prisma, config }: ApiDeps, kind: Kind): AnyRou
       tag,
       summary: `Registered ${kind} groups`,
       responses: { 200: { description: 'All of them', schema: listOf(checkBackView) }, ...errors },
-      handler: async (_input, req) => ({ items: (await rows.list()).map((r) => view(kind, r, req)) }),
+      handler: async (_input, req) => ({ items: (await registry.listCheckBacks(kind)).map((r) => view(kind, r, req)) }),
     }),
     route({
       method: 'GET',
@@ -96,7 +63,7 @@ export function checkBackRoutes({ prisma, config }: ApiDeps, kind: Kind): AnyRou
       params: groupParams,
       responses: { 200: { description: `The ${kind}`, schema: checkBackView }, ...errors, ...notFound },
       handler: async ({ params }, req) => {
-        const row = await rows.get(params.group);
+        const row = await registry.getCheckBack(kind, params.group);
         if (!row) throw missing(params.group);
         return view(kind, row, req);
       },
@@ -122,12 +89,9 @@ export function checkBackRoutes({ prisma, config }: ApiDeps, kind: Kind): AnyRou
           const problem = checkBackUrlProblem(body.checkBackUrl, config.checkBack.allowedHosts);
           if (problem) throw new ValidationError('checkBackUrl', problem);
         }
-        const existed = await rows.get(params.group);
-        const made = body.checkBackUrl && !body.checkBackSecret && !existed?.checkBackSecret;
-        const fields = made ? { ...body, checkBackSecret: newCheckBackSecret() } : body;
-        const row = await rows.upsert(params.group, fields);
-        reply.code(existed ? 200 : 201);
-        return { ...viewOf(row, true), ...(made ? { checkBackSecret: fields.checkBackSecret } : {}) };
+        const { row, created, madeSecret } = await registry.putCheckBack(kind, params.group, body);
+        reply.code(created ? 201 : 200);
+        return { ...viewOf(row, true), ...(madeSecret ? { checkBackSecret: madeSecret } : {}) };
       },
     }),
     route({
@@ -139,8 +103,7 @@ export function checkBackRoutes({ prisma, config }: ApiDeps, kind: Kind): AnyRou
       params: groupParams,
       responses: { 204: { description: 'Removed' }, ...errors, ...notFound },
       handler: async ({ params }, _req, reply) => {
-        const { count } = await rows.remove(params.group);
-        if (count === 0) throw missing(params.group);
+        if (!(await registry.removeCheckBack(kind, params.group))) throw missing(params.group);
         return reply.code(204).send();
       },
     }),

@@ -1,4 +1,5 @@
 import type { Subscription } from '../../db/prisma.js';
+import { createRegistry } from '../../db/registry.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { type AnyRoute, route } from '../route.js';
@@ -25,7 +26,7 @@ const missing = (topic: string, group: string) =>
 
 /** Subscriptions (topic, tag expression, consumer group): who counts as a subscriber of new messages. */
 export function subscriptionRoutes({ prisma }: ApiDeps): AnyRoute[] {
-  const where = (topic: string, consumerGroup: string) => ({ topic_consumerGroup: { topic, consumerGroup } });
+  const registry = createRegistry(prisma);
   return [
     route({
       method: 'GET',
@@ -36,12 +37,7 @@ export function subscriptionRoutes({ prisma }: ApiDeps): AnyRoute[] {
       query: subscriptionListQuery,
       responses: { 200: { description: 'All matching', schema: listOf(subscriptionView) }, ...errors },
       handler: async ({ query }) => ({
-        items: (
-          await prisma.subscription.findMany({
-            where: { topic: query.topic, consumerGroup: query.consumerGroup },
-            orderBy: [{ topic: 'asc' }, { consumerGroup: 'asc' }],
-          })
-        ).map(view),
+        items: (await registry.listSubscriptions({ topic: query.topic, consumerGroup: query.consumerGroup })).map(view),
       }),
     }),
     route({
@@ -53,7 +49,7 @@ export function subscriptionRoutes({ prisma }: ApiDeps): AnyRoute[] {
       params: subscriptionParams,
       responses: { 200: { description: 'The subscription', schema: subscriptionView }, ...errors, ...notFound },
       handler: async ({ params }) => {
-        const row = await prisma.subscription.findUnique({ where: where(params.topic, params.group) });
+        const row = await registry.getSubscription(params.topic, params.group);
         if (!row) throw missing(params.topic, params.group);
         return view(row);
       },
@@ -72,13 +68,8 @@ export function subscriptionRoutes({ prisma }: ApiDeps): AnyRoute[] {
         ...errors,
       },
       handler: async ({ params, body }, _req, reply) => {
-        const existed = await prisma.subscription.findUnique({ where: where(params.topic, params.group) });
-        const row = await prisma.subscription.upsert({
-          where: where(params.topic, params.group),
-          create: { topic: params.topic, consumerGroup: params.group, ...body },
-          update: body,
-        });
-        reply.code(existed ? 200 : 201);
+        const { row, created } = await registry.putSubscription(params.topic, params.group, body);
+        reply.code(created ? 201 : 200);
         return view(row);
       },
     }),
@@ -91,10 +82,7 @@ export function subscriptionRoutes({ prisma }: ApiDeps): AnyRoute[] {
       params: subscriptionParams,
       responses: { 204: { description: 'Removed' }, ...errors, ...notFound },
       handler: async ({ params }, _req, reply) => {
-        const { count } = await prisma.subscription.deleteMany({
-          where: { topic: params.topic, consumerGroup: params.group },
-        });
-        if (count === 0) throw missing(params.topic, params.group);
+        if (!(await registry.removeSubscription(params.topic, params.group))) throw missing(params.topic, params.group);
         return reply.code(204).send();
       },
     }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { nameSchema } from '../../names.js';
+import { tagExpressionSchema } from '../../tag-expression.js';
 import { isoDate, isoDateOrNull } from './common.js';
 
 export const subscriptionParams = z.object({ topic: nameSchema, group: nameSchema });
@@ -11,11 +12,7 @@ export const subscriptionListQuery = z
 
 export const subscriptionBody = z
   .object({
-    tagExpression: z
-      .string({ error: 'must be a string' })
-      .max(512, 'must be at most 512 characters')
-      .regex(/^\s*(\*|[^|*\s]+(\s*\|\|\s*[^|*\s]+)*)?\s*$/, "must be '*' or tags joined by '||'")
-      .default('*'),
+    tagExpression: tagExpressionSchema.default('*'),
     enabled: z.boolean({ error: 'must be true or false' }).default(true),
   })
   .strict();
