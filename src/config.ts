@@ -41,7 +41,7 @@ const configSchema = z.object({
       cron: z.string().min(1).default('0 3 * * *'),
     })
     .prefault({}),
-  /** Operator tools (issue 14): bulk redrive and the projection audit with its `rmsg-audit` Schedule. */
+  /** Operator tools: bulk redrive and the projection audit with its `rmsg-audit` Schedule. */
   operators: z
     .object({
       /** Actions per second of a redrive that does not ask for another rate. */
