@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ReliableMessageClient } from '../../src/client/index.js';
 import { sdkEndpoints, temporalConnectionOptions } from '../../src/temporal/connection.js';
 
 /** Settings only the service reads, each broken: an SDK in the same process must not care. */
@@ -29,6 +30,16 @@ describe('the SDKs read only their own settings', () => {
       /^invalid configuration: temporal\.tls:/,
     );
     expect(() => sdkEndpoints({}, { ROCKETMQ_ACCESS_KEY: 'ak' })).toThrow(/rocketmq\.secretKey: .*go together/);
+  });
+
+  it('the producer SDK connects to the local Temporal with broken service settings in its environment', async () => {
+    for (const [name, value] of Object.entries(brokenServiceEnv)) vi.stubEnv(name, value);
+    try {
+      const client = await ReliableMessageClient.connect({ producerGroup: 'sdkcfg-broken-env' });
+      await client.close();
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 
