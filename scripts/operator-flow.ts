@@ -1,5 +1,5 @@
 /**
- * Issue 14's acceptance flow, run by hand against the local stack (not part of `npm test`): a
+ * The operator tools' acceptance flow, run by hand against the local stack (not part of `npm test`): a
  * consumer group is down long enough to kill N messages (DEAD, UNCONSUMED). A group that comes back
  * consumes the broker's backlog, and late acks finish most DEAD messages by themselves; so that the
  * redrive has all N to do, the topic is also deleted and recreated meanwhile (the runbook "a topic was

@@ -212,40 +212,35 @@ java_rmq() {
 
 log_has() { grep -q "$2" "$LOGS/$1.log"; }  # reads a file: no pipe, no SIGPIPE
 
+# The broker's and proxy's settings have one home, docker/rocketmq/ (docker-compose.yml mounts it);
+# this instance takes them with its own addresses, ports and store.
+ROCKETMQ_CONF="$(cd "$(dirname "${BASH_SOURCE[0]}")/../docker/rocketmq" && pwd)"
+
+# with_properties FILE KEY=VALUE...: FILE's settings (comments dropped) with these keys set.
+with_properties() {
+  local file=$1; shift
+  local keys; keys=$(printf '%s\n' "$@" | cut -d= -f1 | paste -sd'|')
+  grep -vE "^[[:space:]]*(#|\$)|^($keys)=" "$file"
+  printf '%s\n' "$@"
+}
+
+# with_json FILE OBJECT: FILE's JSON object with OBJECT's keys set.
+with_json() {
+  node -e 'const [file, set] = process.argv.slice(1);
+    const merged = { ...JSON.parse(require("node:fs").readFileSync(file, "utf8")), ...JSON.parse(set) };
+    process.stdout.write(`${JSON.stringify(merged, null, 2)}\n`);' "$1" "$2"
+}
+
 up_rocketmq() {
   if pid_alive namesrv && pid_alive proxy && port_open "$PROXY_GRPC_PORT" && port_open "$NAMESRV_PORT"; then return; fi
   for p in "$NAMESRV_PORT" "$BROKER_PORT" "$PROXY_GRPC_PORT"; do port_open "$p" && ! pid_alive namesrv && die "port $p is taken by a process this script did not start"; done
   local t0; t0=$(now_ms)
   mkdir -p "$STATE/rocketmq/conf" "$STATE/rocketmq/store"
-  cat >"$STATE/rocketmq/conf/broker.conf" <<EOF
-brokerClusterName=DefaultCluster
-brokerName=broker-a
-brokerId=0
-brokerIP1=127.0.0.1
-namesrvAddr=127.0.0.1:$NAMESRV_PORT
-listenPort=$BROKER_PORT
-bindAddress=127.0.0.1
-storePathRootDir=$STATE/rocketmq/store
-storePathCommitLog=$STATE/rocketmq/store/commitlog
-flushDiskType=ASYNC_FLUSH
-autoCreateTopicEnable=false
-enablePropertyFilter=true
-timerWheelEnable=true
-mappedFileSizeCommitLog=134217728
-mappedFileSizeConsumeQueue=600000
-diskMaxUsedSpaceRatio=95
-EOF
-  cat >"$STATE/rocketmq/conf/rmq-proxy.json" <<EOF
-{
-  "rocketMQClusterName": "DefaultCluster",
-  "namesrvAddr": "127.0.0.1:$NAMESRV_PORT",
-  "localServeAddr": "127.0.0.1",
-  "grpcServerPort": $PROXY_GRPC_PORT,
-  "remotingListenPort": $PROXY_REMOTING_PORT,
-  "minInvisibleTimeMillsForRecv": 1000,
-  "grpcClientConsumerMinLongPollingTimeoutMillis": 500
-}
-EOF
+  with_properties "$ROCKETMQ_CONF/broker.conf" brokerIP1=127.0.0.1 "namesrvAddr=127.0.0.1:$NAMESRV_PORT" \
+    "listenPort=$BROKER_PORT" bindAddress=127.0.0.1 "storePathRootDir=$STATE/rocketmq/store" \
+    "storePathCommitLog=$STATE/rocketmq/store/commitlog" >"$STATE/rocketmq/conf/broker.conf"
+  with_json "$ROCKETMQ_CONF/rmq-proxy.json" "{\"namesrvAddr\": \"127.0.0.1:$NAMESRV_PORT\", \"localServeAddr\": \"127.0.0.1\",
+    \"grpcServerPort\": $PROXY_GRPC_PORT, \"remotingListenPort\": $PROXY_REMOTING_PORT}" >"$STATE/rocketmq/conf/rmq-proxy.json"
   printf 'listenPort=%s\nbindAddress=127.0.0.1\n' "$NAMESRV_PORT" >"$STATE/rocketmq/conf/namesrv.conf"
   if ! pid_alive namesrv; then
     : >"$LOGS/namesrv.log"

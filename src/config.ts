@@ -1,18 +1,17 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { flag, parseConfig } from './config-parse.js';
+import { sdkConfigFromEnv, sdkConfigShape } from './sdk-config.js';
 import { timingsConfigSchema } from './timings.js';
 
 /**
- * All configuration in one validated place. Every value has a default that works with the local
- * stack (`scripts/stack.sh up`); environment variables override them.
+ * The service's configuration in one validated place: the SDKs' settings (src/sdk-config.ts) and the
+ * service's own. Every value has a default that works with the local stack (`scripts/stack.sh up`);
+ * environment variables override them.
  */
 const duration = z.coerce.number().int().nonnegative();
-/** An on/off setting: a boolean, or `true`/`false`/`1`/`0` from the environment. */
-const flag = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
-  .transform((v) => v === true || v === 'true' || v === '1');
 
 const configSchema = z.object({
+  ...sdkConfigShape,
   databaseUrl: z.string().url().default('mysql://rmsg:rmsg@127.0.0.1:3306/reliable_message'),
   /** TLS to the projection database (a managed MySQL); off for the local stack. */
   databaseTls: z
@@ -23,52 +22,6 @@ const configSchema = z.object({
       caPath: z.string().min(1).optional(),
       /** Refuse a server whose certificate does not verify (leave on outside experiments). */
       rejectUnauthorized: flag.default(true),
-    })
-    .prefault({}),
-  temporal: z
-    .object({
-      address: z.string().default('127.0.0.1:7233'),
-      namespace: z.string().default('default'),
-      taskQueue: z.string().default('reliable-message'),
-      uiUrl: z.string().url().default('http://127.0.0.1:8233'),
-      /**
-       * Managed services (Temporal Cloud, a cluster behind TLS). TLS is on when `tls` is set or any
-       * setting below is; the local dev server needs none of them.
-       */
-      tls: flag.default(false),
-      /** PEM file of the CA that signed the server's certificate, when it is not publicly trusted. */
-      tlsServerCaCertPath: z.string().min(1).optional(),
-      /** Overrides the server name checked against its certificate (SNI). */
-      tlsServerName: z.string().min(1).optional(),
-      /** Client certificate and key (PEM files) for mutual TLS; both or neither. */
-      tlsClientCertPath: z.string().min(1).optional(),
-      tlsClientKeyPath: z.string().min(1).optional(),
-      /** API key authentication (Temporal Cloud); implies TLS. */
-      apiKey: z.string().min(1).optional(),
-    })
-    .refine((t) => (t.tlsClientCertPath === undefined) === (t.tlsClientKeyPath === undefined), {
-      message:
-        'tlsClientCertPath and tlsClientKeyPath go together (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH)',
-      path: ['tlsClientKeyPath'],
-    })
-    .prefault({}),
-  rocketmq: z
-    .object({
-      /** The proxy's gRPC endpoint, used by rocketmq-client-nodejs. */
-      endpoints: z.string().default('127.0.0.1:8081'),
-      namesrv: z.string().default('127.0.0.1:9876'),
-      /** Broker remoting address, used to create topics. */
-      brokerAddr: z.string().default('127.0.0.1:10911'),
-      /** ACL credentials of a managed RocketMQ (the proxy checks them); none for the local stack. */
-      accessKey: z.string().min(1).optional(),
-      secretKey: z.string().min(1).optional(),
-      securityToken: z.string().min(1).optional(),
-      /** TLS to the proxy's gRPC endpoint. */
-      tls: flag.default(false),
-    })
-    .refine((r) => (r.accessKey === undefined) === (r.secretKey === undefined), {
-      message: 'accessKey and secretKey go together (ROCKETMQ_ACCESS_KEY, ROCKETMQ_SECRET_KEY)',
-      path: ['secretKey'],
     })
     .prefault({}),
   timings: timingsConfigSchema.prefault({}),
@@ -88,7 +41,7 @@ const configSchema = z.object({
       cron: z.string().min(1).default('0 3 * * *'),
     })
     .prefault({}),
-  /** Operator tools (issue 14): bulk redrive and the projection audit with its `rmsg-audit` Schedule. */
+  /** Operator tools: bulk redrive and the projection audit with its `rmsg-audit` Schedule. */
   operators: z
     .object({
       /** Actions per second of a redrive that does not ask for another rate. */
@@ -159,18 +112,6 @@ const configSchema = z.object({
         .default(['localhost', '127.0.0.1', '[::1]']),
     })
     .prefault({}),
-  /**
-   * Encryption of payloads in Temporal (AES-256-GCM), off without keys. `keys` is `id:base64key,...`
-   * (32-byte keys); new payloads are encrypted with `encryptWith` (default: the last key), every
-   * listed key still decrypts, so a rotation adds a key and moves `encryptWith` to it.
-   */
-  codec: z
-    .object({
-      keys: z.string().default(''),
-      encryptWith: z.string().min(1).optional(),
-    })
-    .prefault({}),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** OpenTelemetry (src/tracing.ts): the exporter's own settings come from the standard OTEL_* variables. */
   tracing: z
     .object({
@@ -185,33 +126,12 @@ export type Config = z.infer<typeof configSchema>;
 /** Reads the environment (RMSG_*, TEMPORAL_*, ROCKETMQ_*, OTEL_*) into a validated Config. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const fromEnv = {
+    ...sdkConfigFromEnv(env),
     databaseUrl: env.RMSG_DATABASE_URL,
     databaseTls: {
       enabled: env.RMSG_DATABASE_TLS,
       caPath: env.RMSG_DATABASE_TLS_CA_PATH,
       rejectUnauthorized: env.RMSG_DATABASE_TLS_REJECT_UNAUTHORIZED,
-    },
-    temporal: {
-      address: env.TEMPORAL_ADDRESS,
-      namespace: env.TEMPORAL_NAMESPACE,
-      taskQueue: env.RMSG_TASK_QUEUE,
-      uiUrl: env.TEMPORAL_UI_URL,
-      // The names Temporal's own CLI and SDK environment configuration use.
-      tls: env.TEMPORAL_TLS,
-      tlsServerCaCertPath: env.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
-      tlsServerName: env.TEMPORAL_TLS_SERVER_NAME,
-      tlsClientCertPath: env.TEMPORAL_TLS_CLIENT_CERT_PATH,
-      tlsClientKeyPath: env.TEMPORAL_TLS_CLIENT_KEY_PATH,
-      apiKey: env.TEMPORAL_API_KEY,
-    },
-    rocketmq: {
-      endpoints: env.ROCKETMQ_ENDPOINTS,
-      namesrv: env.ROCKETMQ_NAMESRV,
-      brokerAddr: env.ROCKETMQ_BROKER_ADDR,
-      accessKey: env.ROCKETMQ_ACCESS_KEY,
-      secretKey: env.ROCKETMQ_SECRET_KEY,
-      securityToken: env.ROCKETMQ_SECURITY_TOKEN,
-      tls: env.ROCKETMQ_TLS,
     },
     timings: {
       checkBackAfterMs: env.RMSG_CHECK_BACK_AFTER_MS,
@@ -255,46 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     timingFloorMs: env.RMSG_TIMING_FLOOR_MS,
     checkBack: { allowedHosts: env.RMSG_CHECK_BACK_HOSTS },
-    codec: { keys: env.RMSG_CODEC_KEYS, encryptWith: env.RMSG_CODEC_ENCRYPT_WITH },
-    logLevel: env.RMSG_LOG_LEVEL,
     tracing: { exporter: env.OTEL_TRACES_EXPORTER, serviceName: env.OTEL_SERVICE_NAME },
   };
-  const parsed = configSchema.safeParse(mergeDefined(fromEnv, overrides));
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`invalid configuration: ${problems}`);
-  }
-  return parsed.data;
-}
-
-/** Reads a PEM file a setting names; a missing file is a configuration error naming the setting. */
-export function readPem(path: string, setting: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new Error(`invalid configuration: ${setting}: cannot read ${path} (${(err as Error).message})`);
-  }
-}
-
-/** Drops undefined values, so defaults underneath apply (a spread would overwrite them). */
-export function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** Deep merge that drops undefined values, so unset env vars fall through to the schema defaults. */
-function mergeDefined(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const source of [base, over]) {
-    for (const [k, v] of Object.entries(source)) {
-      if (v === undefined || v === '') continue;
-      const prev = out[k];
-      out[k] =
-        isPlainObject(v) && isPlainObject(prev) ? mergeDefined(prev, v) : isPlainObject(v) ? mergeDefined({}, v) : v;
-    }
-  }
-  return out;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return parseConfig(configSchema, fromEnv, overrides);
 }

@@ -1,8 +1,9 @@
 import { pino } from 'pino';
+import { loadLogLevel } from './sdk-config.js';
 
 /** Structured logs (pino). Child loggers carry `messageKey` wherever one is known. */
 export const logger = pino({
-  level: process.env.RMSG_LOG_LEVEL ?? 'info',
+  level: loadLogLevel(),
   base: { service: 'reliable-message' },
 });
 export type Logger = typeof logger;

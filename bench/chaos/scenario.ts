@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
 import { ORDER_SCHEMA, ORDER_TOPIC } from '../../examples/order-stock/order-service.js';
 import { ReliableMessageClient } from '../../src/client/index.js';
-import { ensureLocalMessageTable } from '../../src/client/local-transaction.js';
+import { ensureLocalMessageTable } from '../../src/client/local-table.js';
 import { loadConfig } from '../../src/config.js';
 import { logger } from '../../src/logger.js';
 import { ensureTopic } from '../../src/rocketmq/topics.js';

@@ -23,7 +23,7 @@ const SKUS = ['apple', 'pear', 'plum'];
 const INITIAL_STOCK = 100_000;
 
 /**
- * The seeds' order/stock scenario end to end, with injected trouble: one order's process dies
+ * The order/stock scenario end to end, with injected trouble: one order's process dies
  * between commit and confirm (the check-back delivers it), the stock service is down for a while
  * (resends deliver), and one stock handler fails once (redelivery). Ends with orders == stock moves.
  */

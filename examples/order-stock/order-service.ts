@@ -18,7 +18,7 @@ export const ORDER_SCHEMA = [
 ];
 
 /**
- * The upstream of seed 001: creating an order and announcing it happen together or not at all.
+ * The upstream of the order/stock example: creating an order and announcing it happen together or not at all.
  * The order row and the SDK's local message row commit in one transaction; the message is confirmed
  * after commit, and the check-back answers from the local table if the confirm never arrives.
  */

@@ -14,7 +14,7 @@ export const STOCK_SCHEMA = [
 ];
 
 /**
- * The downstream of seed 001: decrements stock for each created order, exactly once, with the
+ * The downstream of the order/stock example: decrements stock for each created order, exactly once, with the
  * idempotent consumer (the decrement and the consumed key commit together).
  */
 export function startStockService(opts: {

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 
-/** An error answered by the API: its HTTP status and the `{ code, message }` body. */
-export class ApiError extends Error {
+/** A failed call to the API: its HTTP status and the `{ code, message }` body (status 0: unreachable). */
+export class ApiCallError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -53,7 +53,7 @@ export class ApiClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
-      throw new ApiError(
+      throw new ApiCallError(
         0,
         'UNREACHABLE',
         `cannot reach the API at ${this.baseUrl} (${(err as Error).message}); is \`rmsg start\` running?`,
@@ -61,7 +61,7 @@ export class ApiClient {
     }
     const text = await res.text();
     const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    if (!res.ok) throw new ApiError(res.status, String(json.code ?? 'HTTP_ERROR'), String(json.message ?? text));
+    if (!res.ok) throw new ApiCallError(res.status, String(json.code ?? 'HTTP_ERROR'), String(json.message ?? text));
     return json as T;
   }
 }

@@ -3,7 +3,7 @@ import { workflowIdForKey } from '../../workflows/definitions.js';
 import type { Config } from '../config.js';
 import { ValidationError } from '../errors.js';
 import { parseMessageKey } from '../message-spec.js';
-import { ApiClient, ApiError } from './api-client.js';
+import { ApiCallError, ApiClient } from './api-client.js';
 import { table } from './table.js';
 
 /** Exit codes scripts can rely on. */
@@ -251,7 +251,7 @@ export function exitCodeFor(err: unknown): { code: number; message: string } {
   if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     return { code: ExitCode.usage, message: (err as Error).message };
   }
-  if (err instanceof ApiError) {
+  if (err instanceof ApiCallError) {
     const code =
       err.status === 404
         ? ExitCode.notFound

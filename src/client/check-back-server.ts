@@ -6,13 +6,12 @@ import {
   producerCheckBackTaskQueue,
 } from '../../workflows/definitions.js';
 import { checkRetention } from '../local-table-purge.js';
-import { rowExistsAfterWriters } from '../locking-read.js';
 import type { Logger } from '../logger.js';
 import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-back-worker.js';
 import { dataConverterOfClient } from '../temporal/connection.js';
 import { registerForStart } from '../temporal/registration.js';
 import { MIN_LOCAL_RETENTION_MS } from '../timings.js';
-import { ensureLocalMessageTable, LOCAL_MESSAGE_TABLE, purgeLocalMessages } from './local-transaction.js';
+import { ensureLocalMessageTable, LOCAL_MESSAGE_TABLE, purgeLocalMessages, wasCommitted } from './local-table.js';
 
 export type CheckBackHandler = (key: string) => Promise<CheckBackAnswer>;
 /**
@@ -47,9 +46,10 @@ export async function serveProducerCheckBack(
   const local = typeof opts.handler === 'function' ? undefined : opts.handler;
   // A row must outlive the longest confirm deadline, or a check-back could answer ROLLBACK for a commit.
   const retentionMs = checkRetention(local?.retentionMs, MIN_LOCAL_RETENTION_MS);
-  const answer = local ? await localTableCheckBack(local.pool) : (opts.handler as CheckBackHandler);
-  const taskQueue = producerCheckBackTaskQueue(opts.group);
   const pool = local?.pool;
+  if (pool) await ensureLocalMessageTable(pool);
+  const answer: CheckBackHandler = pool ? (key) => wasCommitted(pool, key) : (opts.handler as CheckBackHandler);
+  const taskQueue = producerCheckBackTaskQueue(opts.group);
   return serveCheckBackActivity({
     address: opts.address,
     namespace: opts.client.options.namespace,
@@ -72,19 +72,4 @@ export async function serveProducerCheckBack(
         : undefined,
     log: opts.log,
   });
-}
-
-/**
- * Answers from the local table that `withReliableMessage` writes in the business transaction. The
- * read takes a shared lock, so while that transaction is open it waits for its outcome instead of
- * answering ROLLBACK too early; a lock wait that times out answers UNKNOWN (asked again later).
- */
-async function localTableCheckBack(pool: Pool): Promise<CheckBackHandler> {
-  await ensureLocalMessageTable(pool);
-  return async (key) => {
-    const found = await rowExistsAfterWriters(pool, `SELECT 1 FROM ${LOCAL_MESSAGE_TABLE} WHERE message_key = ?`, [
-      key,
-    ]);
-    return found === 'TIMEOUT' ? 'UNKNOWN' : found ? 'COMMIT' : 'ROLLBACK';
-  };
 }

@@ -1,6 +1,6 @@
 export { InvalidTransitionError, MessageNotFoundError, TopicMismatchError, ValidationError } from '../errors.js';
 export type { CheckBackHandler, CheckBackOptions, CheckBackServer, LocalTableCheckBack } from './check-back-server.js';
-export { LOCAL_MESSAGE_TABLE, purgeLocalMessages } from './local-transaction.js';
+export { LOCAL_MESSAGE_TABLE, purgeLocalMessages } from './local-table.js';
 export {
   type ClientOptions,
   type MessageInput,

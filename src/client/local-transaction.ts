@@ -1,32 +1,16 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
+import type { MessageState } from '../../workflows/definitions.js';
 import { CommitOutcomeUnknownError, KeyReusedError } from '../errors.js';
-import { ensureLocalTable } from '../local-table-ddl.js';
-import { deleteOlderThan } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
-import type { MessageInput, ReliableMessageClient } from './reliable-message-client.js';
+import { ensureLocalMessageTable, recordKey } from './local-table.js';
 
-/** The SDK's table in the user's business database (the seeds' @MqProducerStore). */
-export const LOCAL_MESSAGE_TABLE = 'rmsg_producer_message';
-
-export function ensureLocalMessageTable(pool: Pool): Promise<void> {
-  return ensureLocalTable(
-    pool,
-    LOCAL_MESSAGE_TABLE,
-    `message_key VARCHAR(191) NOT NULL PRIMARY KEY,
-     producer_group VARCHAR(191) NOT NULL,
-     created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-     KEY ${LOCAL_MESSAGE_TABLE}_created_at_idx (created_at)`,
-  );
-}
-
-/**
- * Deletes local-table rows older than `olderThanMs`; returns how many. `serveCheckBack(group, { pool })`
- * runs it daily; call it yourself to purge on your own schedule. Keep the retention well above the
- * confirm deadline: a check-back for a purged key would answer ROLLBACK.
- */
-export async function purgeLocalMessages(pool: Pool, olderThanMs: number): Promise<number> {
-  await ensureLocalMessageTable(pool);
-  return deleteOlderThan(pool, LOCAL_MESSAGE_TABLE, 'created_at', olderThanMs);
+/** The message calls the local transaction makes (the producer SDK's client). */
+export interface LocalTransactionCalls<M extends { key: string }> {
+  readonly producerGroup: string;
+  prepare(message: M): Promise<{ created: boolean }>;
+  get(key: string): Promise<MessageState>;
+  confirm(key: string): Promise<unknown>;
+  cancel(key: string, reason: string): Promise<unknown>;
 }
 
 /**
@@ -41,10 +25,10 @@ export async function purgeLocalMessages(pool: Pool, olderThanMs: number): Promi
  *   (CommitOutcomeUnknownError).
  * - A failed confirm after commit is only logged: the check-back finds the key and delivers it anyway.
  */
-export async function runInLocalTransaction<T>(
-  client: ReliableMessageClient,
+export async function runInLocalTransaction<M extends { key: string }, T>(
+  client: LocalTransactionCalls<M>,
   pool: Pool,
-  message: MessageInput,
+  message: M,
   business: (conn: PoolConnection) => Promise<T>,
   log: Logger,
 ): Promise<T> {
@@ -88,20 +72,8 @@ export async function runInLocalTransaction<T>(
   return result;
 }
 
-async function recordKey(conn: PoolConnection, key: string, producerGroup: string): Promise<void> {
-  try {
-    await conn.query(`INSERT INTO ${LOCAL_MESSAGE_TABLE} (message_key, producer_group) VALUES (?, ?)`, [
-      key,
-      producerGroup,
-    ]);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ER_DUP_ENTRY') throw err;
-    throw new KeyReusedError(key, `key ${key} was already used by a committed local transaction; use a new key`);
-  }
-}
-
 /** A message that already existed may take this business only while it still waits for its confirm. */
-async function requireWaiting(client: ReliableMessageClient, key: string): Promise<void> {
+async function requireWaiting(client: LocalTransactionCalls<{ key: string }>, key: string): Promise<void> {
   const { status, cancelReason } = await client.get(key);
   if (status === 'WAITING_CONFIRM') return;
   const why = status === 'CANCELLED' ? `it was cancelled (${cancelReason ?? 'no reason'})` : `it is ${status}`;

@@ -1,7 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import type { MessageSpec, MessageState, Registration, Timings } from '../../workflows/definitions.js';
-import { ValidationError } from '../errors.js';
 import { logger as defaultLogger, type Logger } from '../logger.js';
 import { parseMessageSpec } from '../message-spec.js';
 import { createTopicCatalog, type TopicCatalog } from '../rocketmq/topic-catalog.js';
@@ -16,29 +15,13 @@ import {
 } from './check-back-server.js';
 import { runInLocalTransaction } from './local-transaction.js';
 import { cancelMessage, confirmMessage, getMessageState, resendMessage } from './message-ops.js';
+import { type ClientOptions, parseClientOptions } from './options.js';
 import { type PrepareResult, startMessage } from './start-message.js';
-
-export interface ClientOptions {
-  temporal?: { address?: string; namespace?: string };
-  /** The reliable-message service's task queue (its worker's). */
-  taskQueue?: string;
-  /** RocketMQ's name server (host:port), where prepare and send check a message's topic. */
-  rocketmq?: { namesrv?: string };
-  /** This upstream application's name; its check-back answers for its messages. */
-  producerGroup: string;
-  /**
-   * How long `serveCheckBack` waits for the service to confirm its registration before it returns
-   * anyway (default 10 s); it keeps trying in the background, so a service that is down never
-   * blocks your application's start.
-   */
-  registrationTimeoutMs?: number;
-  log?: Logger;
-}
 
 /** What `prepare` and `send` take: a message without its producer group (the client's). */
 export type MessageInput = Omit<MessageSpec, 'producerGroup'> & { timings?: Partial<Timings> };
 
-export type { PrepareResult };
+export type { ClientOptions, PrepareResult };
 
 /**
  * The upstream (producer) SDK. Every call is by message key and idempotent by key.
@@ -61,10 +44,8 @@ export class ReliableMessageClient {
     private readonly registrationTimeoutMs?: number,
   ) {}
 
-  static async connect(opts: ClientOptions): Promise<ReliableMessageClient> {
-    const timeout = opts.registrationTimeoutMs;
-    if (timeout !== undefined && !(timeout > 0))
-      throw new ValidationError('registrationTimeoutMs', 'must be a positive number of milliseconds');
+  static async connect(options: ClientOptions): Promise<ReliableMessageClient> {
+    const opts = parseClientOptions(options);
     const { address, namespace, serviceTaskQueue, codec, rocketmq } = sdkEndpoints(opts);
     const log = (opts.log ?? defaultLogger).child({ producerGroup: opts.producerGroup });
     const temporal = await connectTemporalClient({ address, namespace }, codec);

@@ -1,8 +1,7 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
-import { toValidationError } from '../message-spec.js';
-import { nameSchema } from '../names.js';
+import { endpointOverride, milliseconds, nameOption, parseSdkOptions, positiveInt } from '../sdk-options.js';
 import { tagExpressionSchema } from '../tag-expression.js';
 import { DEFAULT_REGISTRATION_TIMEOUT_MS } from '../temporal/registration.js';
 
@@ -37,16 +36,11 @@ export interface ConsumeContext {
 
 export type MessageHandler = (message: ConsumedMessage, ctx: ConsumeContext) => Promise<void>;
 
-const positiveInt = z.number().int('must be a positive integer').positive('must be a positive integer');
-const milliseconds = z.number().positive('must be a positive number of milliseconds');
-const name = z.string({ error: 'is required and must be a string' }).trim().min(1, 'must not be empty');
-const endpointOverride = z.string().min(1, 'must not be empty').optional();
-
 const consumerOptionsSchema = z
   .object({
     /** This downstream application's consumer group. */
-    group: name.pipe(nameSchema),
-    topic: name.pipe(nameSchema),
+    group: nameOption,
+    topic: nameOption,
     /** Tags to receive (RocketMQ tag filter `a || b`); all when omitted or empty. */
     tags: z
       .array(
@@ -129,7 +123,5 @@ export type ResolvedConsumerOptions = z.output<typeof consumerOptionsSchema>;
 
 /** Validates the options and fills in defaults; a ValidationError names the first bad field. */
 export function parseConsumerOptions(options: ReliableConsumerOptions): ResolvedConsumerOptions {
-  const parsed = consumerOptionsSchema.safeParse(options);
-  if (!parsed.success) throw toValidationError(parsed.error);
-  return parsed.data;
+  return parseSdkOptions(consumerOptionsSchema, options);
 }

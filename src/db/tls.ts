@@ -1,4 +1,5 @@
-import { type Config, readPem } from '../config.js';
+import type { Config } from '../config.js';
+import { readPem } from '../config-parse.js';
 
 export type DatabaseTls = Config['databaseTls'];
 

@@ -1,10 +1,10 @@
-import type { Config } from '../config.js';
+import type { SdkConfig } from '../sdk-config.js';
 
 /**
  * What every rocketmq-client-nodejs client (producer, consumer) needs to reach the proxy: its
  * endpoints, TLS, and the ACL credentials of a managed RocketMQ (none for the local stack).
  */
-export function rocketmqClientOptions(r: Pick<Config['rocketmq'], 'endpoints'> & Partial<Config['rocketmq']>) {
+export function rocketmqClientOptions(r: Pick<SdkConfig['rocketmq'], 'endpoints'> & Partial<SdkConfig['rocketmq']>) {
   return {
     endpoints: r.endpoints,
     namespace: '',

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
-import type { Config } from '../config.js';
+import type { SdkConfig } from '../sdk-config.js';
 
 /**
  * Encrypts every payload Temporal stores (workflow inputs with message bodies, activity inputs and
@@ -22,7 +22,7 @@ export interface CodecKeys {
 }
 
 /** Parses `id:base64key,...` (32-byte keys); undefined when no key is configured (codec off). */
-export function codecKeysOf(codec: Config['codec']): CodecKeys | undefined {
+export function codecKeysOf(codec: SdkConfig['codec']): CodecKeys | undefined {
   const entries = codec.keys
     .split(',')
     .map((e) => e.trim())
@@ -90,7 +90,7 @@ export class AesGcmCodec implements PayloadCodec {
 }
 
 /** The data converter every Temporal client and worker of the system uses: the codec when configured. */
-export function dataConverterOf(codec: Config['codec']): DataConverter | undefined {
+export function dataConverterOf(codec: SdkConfig['codec']): DataConverter | undefined {
   const keys = codecKeysOf(codec);
   return keys ? { payloadCodecs: [new AesGcmCodec(keys)] } : undefined;
 }

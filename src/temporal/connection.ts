@@ -1,12 +1,13 @@
 import type { TLSConfig } from '@temporalio/client';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { type Config, definedOnly, loadConfig, readPem } from '../config.js';
+import { definedOnly, readPem } from '../config-parse.js';
+import { loadSdkConfig, type SdkConfig } from '../sdk-config.js';
 import { tracingClientInterceptors } from '../tracing.js';
 import { dataConverterOf } from './codec.js';
 
-/** Where and how to reach Temporal; settings left out come from the environment (src/config.ts). */
-export type TemporalSettings = Pick<Config['temporal'], 'address'> & Partial<Config['temporal']>;
+/** Where and how to reach Temporal; settings left out come from the environment (src/sdk-config.ts). */
+export type TemporalSettings = Pick<SdkConfig['temporal'], 'address'> & Partial<SdkConfig['temporal']>;
 
 /** With `callerRetries`: the client's own retries of a failed call (10 by default, about 20 s). */
 const CALLER_RETRIES_GRPC_ATTEMPTS = 4;
@@ -20,8 +21,8 @@ const CALLER_RETRIES_MAX_RECONNECT_BACKOFF_MS = 5000;
  * up to two minutes later.
  */
 export async function connectTemporalClient(
-  temporal: TemporalSettings & Pick<Config['temporal'], 'namespace'>,
-  codec: Config['codec'],
+  temporal: TemporalSettings & Pick<SdkConfig['temporal'], 'namespace'>,
+  codec: SdkConfig['codec'],
   { callerRetries = false }: { callerRetries?: boolean } = {},
 ): Promise<Client> {
   const connection = await Connection.connect({
@@ -56,7 +57,7 @@ export function temporalConnectionOptions(
   given: TemporalSettings,
   env: NodeJS.ProcessEnv = process.env,
 ): { address: string; tls?: TLSConfig; apiKey?: string } {
-  const t = { ...loadConfig(env).temporal, ...definedOnly(given) };
+  const t = { ...loadSdkConfig(env).temporal, ...definedOnly(given) };
   const tlsWanted =
     t.tls || Boolean(t.apiKey ?? t.tlsServerCaCertPath ?? t.tlsClientCertPath ?? t.tlsServerName ?? false);
   if (!tlsWanted) return { address: t.address };
@@ -75,7 +76,7 @@ export function temporalConnectionOptions(
 
 /**
  * Where the SDKs connect when their options leave it open: the same environment variables and
- * local-stack defaults as the service's own configuration.
+ * local-stack defaults as the service's configuration, and none of the settings only the service reads.
  */
 export function sdkEndpoints(
   given: {
@@ -89,10 +90,10 @@ export function sdkEndpoints(
   namespace: string;
   serviceTaskQueue: string;
   /** RocketMQ's settings (credentials, TLS) with the given endpoints. */
-  rocketmq: Config['rocketmq'];
-  codec: Config['codec'];
+  rocketmq: SdkConfig['rocketmq'];
+  codec: SdkConfig['codec'];
 } {
-  const defaults = loadConfig(env);
+  const defaults = loadSdkConfig(env);
   return {
     codec: defaults.codec,
     address: given.temporal?.address ?? defaults.temporal.address,

@@ -1,6 +1,7 @@
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { type Activities, createActivities } from '../../activities/index.js';
-import { type Config, definedOnly } from '../config.js';
+import type { Config } from '../config.js';
+import { definedOnly } from '../config-parse.js';
 import { createPrisma } from '../db/prisma.js';
 import { ProjectionWriter } from '../db/projection-writer.js';
 import type { Logger } from '../logger.js';

@@ -1,10 +1,6 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ensureLocalMessageTable,
-  LOCAL_MESSAGE_TABLE,
-  purgeLocalMessages,
-} from '../../src/client/local-transaction.js';
+import { ensureLocalMessageTable, LOCAL_MESSAGE_TABLE, purgeLocalMessages } from '../../src/client/local-table.js';
 import { CONSUMED_TABLE, ensureConsumedTable, purgeConsumedMessages } from '../../src/consumer/idempotency.js';
 import { startPurgeTimer } from '../../src/local-table-purge.js';
 import { type BusinessDb, createBusinessDb } from '../helpers/business-db.js';

@@ -42,7 +42,7 @@ const view = (r: Redrive): z.output<typeof redriveView> => ({
   finishedAt: r.finishedAt?.toISOString() ?? null,
 });
 
-/** DEAD triage and bulk redrive (issue 14): the selection, its dry run, and redrives with their progress. */
+/** DEAD triage and bulk redrive: the selection, its dry run, and redrives with their progress. */
 export function redriveRoutes({ prisma, temporal, config }: ApiDeps): AnyRoute[] {
   return [
     route({
