@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../../src/config.js';
 import { runWithConcurrency } from '../concurrency.js';
@@ -35,7 +37,7 @@ export async function runFloor(opts: {
   const connection = await Connection.connect({ address: opts.config.temporal.address });
   const client = new Client({ connection, namespace: opts.config.temporal.namespace });
   const sampler = new ProcessSampler([
-    { name: 'worker', pid: worker.pid ?? 0 },
+    { name: 'worker', pid: worker.process.pid ?? 0 },
     { name: 'client', pid: process.pid },
     { name: 'temporal', pid: opts.temporalPid },
   ]);
@@ -43,19 +45,29 @@ export async function runFloor(opts: {
   const ids: string[] = [];
   try {
     sampler.begin();
+    // Like the producer's send, a start returns at once; the ack comes once the first task has run (as a
+    // consumer's does after the publication), so the timer is started, then cancelled.
+    const acks: Promise<void>[] = [];
     await runWithConcurrency(
       opts.messages,
       opts.concurrency,
       async (i) => {
         const workflowId = `${taskQueue}-${i}`;
         ids.push(workflowId);
+        const firstTask = worker.firstTaskOf(workflowId);
         const handle = await client.workflow.start(floorWorkflow, { taskQueue, workflowId });
-        await handle.signal(floorAck);
-        await handle.result();
-        completions.push(Date.now());
+        acks.push(
+          (async () => {
+            await firstTask;
+            await handle.signal(floorAck);
+            await handle.result();
+            completions.push(Date.now());
+          })(),
+        );
       },
       opts.rate,
     );
+    await Promise.all(acks);
     const processes = sampler.end();
     const sample = ids.slice(Math.floor(ids.length / 2), Math.floor(ids.length / 2) + 10);
     const costs = await Promise.all(sample.map((id) => historyCost(client, id)));
@@ -70,13 +82,19 @@ export async function runFloor(opts: {
     };
   } finally {
     await connection.close();
-    const exited = new Promise((r) => worker.once('exit', r));
-    worker.kill('SIGTERM');
+    const exited = new Promise((r) => worker.process.once('exit', r));
+    worker.process.kill('SIGTERM');
     await exited;
   }
 }
 
-async function startFloorWorker(taskQueue: string): Promise<ChildProcess> {
+interface FloorWorker {
+  process: ChildProcess;
+  /** Resolves once the worker says the workflow's first task has run. */
+  firstTaskOf(workflowId: string): Promise<void>;
+}
+
+async function startFloorWorker(taskQueue: string): Promise<FloorWorker> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', new URL('./worker.ts', import.meta.url).pathname, taskQueue],
@@ -85,12 +103,24 @@ async function startFloorWorker(taskQueue: string): Promise<ChildProcess> {
     },
   );
   process.on('exit', () => child.kill('SIGKILL'));
+  const waiting = new Map<string, () => void>();
+  const done = new Set<string>();
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`floor worker exited with ${code}`)));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('floor worker running')) resolve();
+    createInterface({ input: child.stdout as Readable }).on('line', (line) => {
+      if (line.includes('floor worker running')) resolve();
+      const id = /^first task (.+)$/.exec(line)?.[1];
+      if (id === undefined) return;
+      done.add(id);
+      waiting.get(id)?.();
     });
   });
-  child.stdout?.resume();
-  return child;
+  return {
+    process: child,
+    firstTaskOf: (workflowId) =>
+      new Promise<void>((resolve) => {
+        if (done.has(workflowId)) resolve();
+        else waiting.set(workflowId, resolve);
+      }),
+  };
 }

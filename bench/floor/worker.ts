@@ -1,10 +1,12 @@
 /**
  * The Temporal floor's worker, a process of its own so its CPU is measured like the service worker's:
- * `tsx bench/floor/worker.ts <task queue>`; prints "floor worker running" once it polls.
+ * `tsx bench/floor/worker.ts <task queue>`; prints "floor worker running" once it polls, then
+ * "first task <workflow id>" as each workflow's first task has run.
  */
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { type InjectedSinks, NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig } from '../../src/config.js';
+import type { FloorSinks } from './workflow.js';
 
 const taskQueue = process.argv[2];
 if (!taskQueue) throw new Error('usage: floor/worker.ts <task queue>');
@@ -15,6 +17,16 @@ const worker = await Worker.create({
   namespace: temporal.namespace,
   taskQueue,
   workflowsPath: fileURLToPath(new URL('./workflow.ts', import.meta.url)),
+  sinks: {
+    firstTask: {
+      // Called once the activation is done (never on replay): its commands, the timer among them, are sent.
+      done: {
+        fn: (info) => {
+          process.stdout.write(`first task ${info.workflowId}\n`);
+        },
+      },
+    },
+  } satisfies InjectedSinks<FloorSinks>,
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => worker.shutdown());
 console.log('floor worker running');
