@@ -44,7 +44,8 @@ const counts = (report: { findings: Record<string, { count: number }> }) =>
 // after send() returns.
 const consumed = (key: string) =>
   eventually(
-    async () => (await api.call('POST', `/v1/messages/${key}/acks`, { body: { group, status: 'CONSUMED' } })).status === 200,
+    async () =>
+      (await api.call('POST', `/v1/messages/${key}/acks`, { body: { group, status: 'CONSUMED' } })).status === 200,
     20_000,
     `${key} to take the CONSUMED ack`,
   );
