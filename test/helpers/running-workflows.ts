@@ -41,8 +41,8 @@ export async function terminateServiceWorkflows(config: Config): Promise<number>
   }
 }
 
-/** A run that closed between the listing and its termination is what teardown wanted anyway. */
-function ignoreClosed(err: unknown): false {
+/** For calls to a run that may have closed meanwhile (then nothing is left to do): false for a closed one. */
+export function ignoreClosed(err: unknown): false {
   if (!(err instanceof WorkflowNotFoundError)) throw err;
   return false;
 }

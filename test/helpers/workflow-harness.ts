@@ -19,7 +19,7 @@ import {
 } from '../../workflows/definitions.js';
 import type { reliableMessageWorkflow } from '../../workflows/reliable-message.js';
 import { eventually } from './eventually.js';
-import { terminateRunningWorkflows } from './running-workflows.js';
+import { ignoreClosed, terminateRunningWorkflows } from './running-workflows.js';
 import { testConfig, testLogger, uniqueId } from './stack.js';
 import { UNIT_TIMINGS } from './unit-timings.js';
 import { sharedWorkflowBundle } from './workflow-bundle.js';
@@ -41,7 +41,10 @@ export interface FakeMessageOptions {
   consumeOnPublish?: string[];
   /** The producer's check-back, served on a task queue (the SDK's way) or over HTTP; none when absent. */
   producerCheckBack?: { via: 'taskQueue' | 'http'; answer: Answering };
-  /** A consumer check-back for these groups, on a task queue; it answers for the message, whoever asks. */
+  /**
+   * A consumer check-back for these groups, on a task queue; it answers for the message, whoever asks. The
+   * groups are looked up by name alone (as the real registry does), so give them names unique to the test.
+   */
   consumerCheckBack?: { groups: string[]; answer: Answering };
   /** Runs before each publication is recorded as sent (call 1-based); a throw is RocketMQ's failure. */
   onPublish?: (call: number, input: PublishInput) => void;
@@ -139,13 +142,15 @@ export class WorkflowHarness {
       connectTemporalClient(testConfig.temporal, testConfig.codec),
     ]);
     let harness: WorkflowHarness | undefined;
+    const lookup = (name: string) => harness?.messages.get(name);
     const messageOf = (name: string) => {
-      const m = harness?.messages.get(name);
+      const m = lookup(name);
       if (!m) throw new Error(`no fake message named ${name}`);
       return m;
     };
-    const activities = fakeActivities(messageOf, checkBackQueue, (m, group) => {
-      void m.handle.signal(ackSignal, { group, status: 'CONSUMED', received: true });
+    const activities = fakeActivities(lookup, messageOf, checkBackQueue, (m, group) => {
+      // A message that closed meanwhile needs no ack.
+      m.handle.signal(ackSignal, { group, status: 'CONSUMED', received: true }).catch(ignoreClosed);
     });
     const answerOf = (kind: 'producer' | 'consumer') => (key: string) =>
       answerCheckBack(messageOf(key), kind, 'taskQueue');
@@ -203,6 +208,7 @@ function answerCheckBack(m: FakeMessage, kind: 'producer' | 'consumer', via: 'ta
 }
 
 function fakeActivities(
+  lookup: (name: string) => FakeMessage | undefined,
   messageOf: (name: string) => FakeMessage,
   checkBackQueue: string,
   consumed: (m: FakeMessage, group: string) => void,
@@ -230,13 +236,11 @@ function fakeActivities(
       return { messageId: `fake-${m.publishes.length}` };
     },
     async findCheckBack({ kind, group }) {
+      if (kind === 'consumer') return lookup(group)?.options.consumerCheckBack ? { taskQueue: checkBackQueue } : null;
       const m = messageOf(group);
-      if (kind === 'producer') {
-        const via = m.options.producerCheckBack?.via;
-        if (via === 'http') return { url: `https://${m.producerGroup}.example/check-back` };
-        return via === 'taskQueue' ? { taskQueue: checkBackQueue } : null;
-      }
-      return m.options.consumerCheckBack ? { taskQueue: checkBackQueue } : null;
+      const via = m.options.producerCheckBack?.via;
+      if (via === 'http') return { url: `https://${m.producerGroup}.example/check-back` };
+      return via === 'taskQueue' ? { taskQueue: checkBackQueue } : null;
     },
     async httpCheckBack({ key, kind }) {
       return String(answerCheckBack(messageOf(key), kind, 'http'));

@@ -8,6 +8,7 @@ import {
   FailureType,
   resendUpdate,
 } from '../../workflows/definitions.js';
+import { uniqueId } from '../helpers/stack.js';
 import { UNIT_TIMINGS } from '../helpers/unit-timings.js';
 import { type FakeMessage, WorkflowHarness } from '../helpers/workflow-harness.js';
 
@@ -198,10 +199,14 @@ describe.concurrent('the reliable-message workflow with fake activities', () => 
       [['stock', 'billing'], 1],
       [['billing'], 2],
     ]);
-    const [first, second] = m.publishes.map((p) => p.at) as [number, number];
-    expect(second - first).toBeGreaterThanOrEqual(resendAfterMs - 20);
-    // DEAD only once the last send's resend interval, grown by the backoff, passed unconsumed.
-    expect(dead.deadAt).toBeGreaterThanOrEqual(second + resendAfterMs * UNIT_TIMINGS.resendBackoff - 20);
+    // Neither group has a consumer check-back: the resend goes out without asking one.
+    expect(m.writtenEvents()).not.toContain('CONSUMER_CHECK_BACK');
+    // In the workflow's own time: the resend came after the interval, and DEAD only once the last send's
+    // interval, grown by the backoff, passed unconsumed.
+    const sentAt = (type: string) => m.syncs.flatMap((w) => w.events).find((e) => e.type === type)?.at ?? NaN;
+    expect(sentAt('RESENT') - sentAt('PUBLISHED')).toBeGreaterThanOrEqual(resendAfterMs);
+    const lastSentAt = dead.deliveries[1]?.lastSentAt ?? NaN;
+    expect(dead.deadAt).toBeGreaterThanOrEqual(lastSentAt + resendAfterMs * UNIT_TIMINGS.resendBackoff);
 
     // An operator's resend gives a fresh send budget and publishes at once, to the group still pending.
     const resent = await m.handle.executeUpdate(resendUpdate);
@@ -225,15 +230,16 @@ describe.concurrent('the reliable-message workflow with fake activities', () => 
   it('a consumer check-back is asked before each resend: NOT_CONSUMED resends, CONSUMED counts as the ack', async ({
     expect,
   }) => {
+    const stock = uniqueId('stock');
     const m = await harness.start(true, {
-      subscribers: ['stock'],
-      consumerCheckBack: { groups: ['stock'], answer: answering('NOT_CONSUMED', 'CONSUMED') },
+      subscribers: [stock],
+      consumerCheckBack: { groups: [stock], answer: answering('NOT_CONSUMED', 'CONSUMED') },
     });
     const final = await m.handle.result();
     expect(final.status).toBe('FINISHED');
     expect(m.publishes.map((p) => [p.groups, p.round])).toEqual([
-      [['stock'], 1],
-      [['stock'], 2],
+      [[stock], 1],
+      [[stock], 2],
     ]);
     expect(m.consumerCheckBacks()).toHaveLength(2);
     // The resend came after the check-back that said NOT_CONSUMED.
