@@ -131,11 +131,7 @@ describe('a producer and a consumer over HTTP only', () => {
     expect(checkBack.asked).toContainEqual({ key, group: producerGroup, kind: 'producer' });
     expect(sending.events.find((e: { type: string }) => e.type === 'CONFIRMED').detail).toEqual({ by: 'check-back' });
     expect(sending.deliveries).toMatchObject([{ consumerGroup: subscriber, status: 'PENDING', sendCount: 1 }]);
-    const published = await eventually(
-      async () => probe.forKey(key).length > 0 && probe.forKey(key),
-      15_000,
-      'publish',
-    );
+    const published = await probe.published(key, 15_000, 'publish');
     expect(published[0]?.tag).toBe('paid');
     expect(published[0]?.body.toString()).toBe('{"order":7}');
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReliableMessageClient, TopicMismatchError, ValidationError } from '../../src/client/index.js';
 import { deleteTopic, ensureTopic } from '../../src/rocketmq/topics.js';
 import { LogCapture } from '../consumer/helpers.js';
-import { connectTestClient, eventually } from '../helpers/service.js';
+import { connectTestClient } from '../helpers/service.js';
 import { freshTopic, testConfig, uniqueId } from '../helpers/stack.js';
 import { TopicProbe } from '../helpers/topic-probe.js';
 import { type ApiHarness, enc, startApiHarness } from './harness.js';
@@ -194,7 +194,7 @@ describe('POST /v1/messages refuses what RocketMQ would refuse, writing nothing'
         properties,
       });
       expect((await api.call('POST', '/v1/messages', { body })).status).toBe(201);
-      const [seen] = await eventually(async () => probe.forKey(body.key).length > 0 && probe.forKey(body.key), 20_000);
+      const [seen] = await probe.published(body.key, 20_000);
       expect(seen?.properties.get('p123')).toBe('v'.repeat(62));
       expect(seen?.properties.get('RMSG_GROUPS')).toBe(group);
     } finally {

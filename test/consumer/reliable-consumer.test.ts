@@ -11,7 +11,13 @@ import { createPrisma } from '../../src/db/prisma.js';
 import { createRocketmqPublisher } from '../../src/rocketmq/publisher.js';
 import { MessageProperty, type MessageState } from '../../workflows/definitions.js';
 import { type BusinessDb, createBusinessDb } from '../helpers/business-db.js';
-import { connectTestClient, eventually, startTestService, type TestService } from '../helpers/service.js';
+import {
+  connectTestClient,
+  eventually,
+  startTestService,
+  type TestService,
+  waitForStatus,
+} from '../helpers/service.js';
 import { freshTopic, testConfig, testLogger, uniqueId } from '../helpers/stack.js';
 import { TopicProbe } from '../helpers/topic-probe.js';
 import { LogCapture, latch } from './helpers.js';
@@ -93,15 +99,8 @@ async function effects(key: string, group: string): Promise<number> {
   return Number(rows[0]?.n);
 }
 
-const withStatus = (key: string, status: MessageState['status'], timeoutMs = 20_000) =>
-  eventually(
-    async () => {
-      const s = await client.get(key);
-      return s.status === status && s;
-    },
-    timeoutMs,
-    `${key} to be ${status}`,
-  );
+const withStatus = (key: string, status: MessageState['status'], timeoutMs?: number) =>
+  waitForStatus(client, key, status, timeoutMs);
 
 const eventsOf = (key: string) => prisma.messageEvent.findMany({ where: { messageKey: key }, orderBy: { seq: 'asc' } });
 const delivery = (s: MessageState, group: string) => s.deliveries.find((d) => d.group === group);

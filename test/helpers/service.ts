@@ -1,11 +1,14 @@
-import type { WorkflowBundle } from '@temporalio/worker';
 import type { Activities } from '../../activities/index.js';
 import { ReliableMessageClient } from '../../src/client/index.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createServiceWorker, type ServiceWorker } from '../../src/worker/service-worker.js';
-import { bundleWorkflows } from '../../src/worker/workflow-bundle.js';
 import type { MessageState, Timings } from '../../workflows/definitions.js';
+import { eventually } from './eventually.js';
+import { terminateServiceWorkflows } from './running-workflows.js';
 import { testLogger, uniqueId } from './stack.js';
+import { sharedWorkflowBundle } from './workflow-bundle.js';
+
+export { eventually, sharedWorkflowBundle };
 
 /** Timings in milliseconds so that check-backs, resends and deadlines happen within a test. */
 export const FAST_TIMINGS: Timings = {
@@ -20,18 +23,12 @@ export const FAST_TIMINGS: Timings = {
   checkBackTimeoutMs: 3000,
 };
 
-let bundle: Promise<WorkflowBundle> | undefined;
-/** The workflow bundle is built once per test process (webpack takes seconds). */
-export function sharedWorkflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflows();
-  return bundle;
-}
-
 export interface TestService {
   config: Config;
   worker: ServiceWorker;
   /** Starts another worker on the same task queue (e.g. after `worker.shutdown()`, to test restarts). */
   restart(): Promise<void>;
+  /** Terminates the workflows still running on its task queue, then stops the worker. */
   stop(): Promise<void>;
 }
 
@@ -66,31 +63,13 @@ export async function startTestService(
       service.worker = await createServiceWorker(config, testLogger, { workflowBundle, wrapActivities });
       void service.worker.run();
     },
-    stop: () => service.worker.shutdown(),
+    async stop() {
+      await terminateServiceWorkflows(config);
+      await service.worker.shutdown();
+    },
   };
   void service.worker.run();
   return service;
-}
-
-/** Polls `probe` until it returns a truthy value or the time runs out; returns that value. */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined | false | null>,
-  timeoutMs = 30_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** A producer SDK client on the given service's task queue (a fresh producer group unless named). */
@@ -106,19 +85,30 @@ export function connectTestClient(
   });
 }
 
-/** Waits until the message reaches `status`; returns its state then. */
-export function waitForStatus(
+/** Waits until the message's state satisfies `ok`; returns its state then. */
+export function waitForState(
   client: ReliableMessageClient,
   key: string,
-  status: MessageState['status'],
+  ok: (s: MessageState) => boolean,
+  what: string,
   timeoutMs = 20_000,
 ): Promise<MessageState> {
   return eventually(
     async () => {
       const s = await client.get(key);
-      return s.status === status && s;
+      return ok(s) && s;
     },
     timeoutMs,
-    `${key} to be ${status}`,
+    what,
   );
+}
+
+/** Waits until the message reaches `status`; returns its state then. */
+export function waitForStatus(
+  client: ReliableMessageClient,
+  key: string,
+  status: MessageState['status'],
+  timeoutMs?: number,
+): Promise<MessageState> {
+  return waitForState(client, key, (s) => s.status === status, `${key} to be ${status}`, timeoutMs);
 }

@@ -1,5 +1,6 @@
 import { FilterExpression, type MessageView, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { rocketmqClientLogger } from '../../src/rocketmq/client-logger.js';
+import { eventually } from './eventually.js';
 import { testConfig, testLogger, uniqueId } from './stack.js';
 
 /**
@@ -31,6 +32,18 @@ export class TopicProbe {
   /** Publications carrying this message key. */
   forKey(key: string): MessageView[] {
     return this.seen.filter((m) => m.keys.includes(key));
+  }
+
+  /** Waits until at least `count` publications carry this key; returns them. */
+  published(key: string, timeoutMs: number, what = `${key} on the topic`, count = 1): Promise<MessageView[]> {
+    return eventually(
+      async () => {
+        const sends = this.forKey(key);
+        return sends.length >= count && sends;
+      },
+      timeoutMs,
+      what,
+    );
   }
 
   async stop(): Promise<void> {

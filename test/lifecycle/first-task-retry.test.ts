@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { createPrisma } from '../../src/db/prisma.js';
 import { createServiceWorker, type ServiceWorker } from '../../src/worker/service-worker.js';
 import { workflowIdForKey } from '../../workflows/definitions.js';
+import { terminateRunningWorkflows } from '../helpers/running-workflows.js';
 import { connectTestClient, eventually, FAST_TIMINGS, sharedWorkflowBundle } from '../helpers/service.js';
 import { freshTopic, testLogger, uniqueId } from '../helpers/stack.js';
 
@@ -25,6 +26,7 @@ let client: ReliableMessageClient | undefined;
 
 afterAll(async () => {
   crashing?.kill('SIGKILL');
+  if (client) await terminateRunningWorkflows(client.temporal, config.temporal.taskQueue);
   await client?.close();
   await worker?.shutdown();
   await prisma.$disconnect();

@@ -4,7 +4,7 @@ import type { ReliableMessageClient } from '../../src/client/index.js';
 import { createPrisma } from '../../src/db/prisma.js';
 import { deleteTopic, ensureTopic } from '../../src/rocketmq/topics.js';
 import { ackSignal, type MessageState, workflowIdForKey } from '../../workflows/definitions.js';
-import { connectTestClient, eventually, startTestService, type TestService } from '../helpers/service.js';
+import { connectTestClient, eventually, startTestService, type TestService, waitForState } from '../helpers/service.js';
 import { freshTopic, testConfig, uniqueId } from '../helpers/stack.js';
 
 const prisma = createPrisma(testConfig.databaseUrl);
@@ -31,15 +31,8 @@ function flakyBroker(activities: Activities): Activities {
   };
 }
 
-const stateOf = (key: string, ok: (s: MessageState) => boolean, what: string, timeoutMs = 20_000) =>
-  eventually(
-    async () => {
-      const s = await client.get(key);
-      return ok(s) && s;
-    },
-    timeoutMs,
-    what,
-  );
+const stateOf = (key: string, ok: (s: MessageState) => boolean, what: string, timeoutMs?: number) =>
+  waitForState(client, key, ok, what, timeoutMs);
 
 beforeAll(async () => {
   service = await startTestService({}, { wrapActivities: flakyBroker });

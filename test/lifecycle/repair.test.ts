@@ -49,10 +49,7 @@ describe('operator repair of a stuck message', () => {
     expect(repaired.body.status).toBe('SENDING');
     expect((await handle.describe()).runId).not.toBe(firstRun);
 
-    const resent = await eventually(async () => {
-      const sends = probe.forKey(key);
-      return sends.length >= 2 && sends;
-    }, 15_000);
+    const resent = await probe.published(key, 15_000, 'the resend after the repair', 2);
     expect(resent[1]?.properties.get('RMSG_GROUPS')).toBe(groups[1]);
     await handle.signal(ackSignal, { group: groups[1] as string, status: 'CONSUMED', received: true });
     const row = await eventually(

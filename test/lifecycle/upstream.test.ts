@@ -2,9 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReliableMessageClient } from '../../src/client/index.js';
 import { createPrisma } from '../../src/db/prisma.js';
 import { InvalidTransitionError, KeyConflictError, MessageNotFoundError, ValidationError } from '../../src/errors.js';
-import { ackSignal, MessageProperty, type MessageState, workflowIdForKey } from '../../workflows/definitions.js';
+import { ackSignal, MessageProperty, workflowIdForKey } from '../../workflows/definitions.js';
 import { type BusinessDb, createBusinessDb } from '../helpers/business-db.js';
-import { connectTestClient, eventually, startTestService, type TestService } from '../helpers/service.js';
+import {
+  connectTestClient,
+  eventually,
+  startTestService,
+  type TestService,
+  waitForStatus,
+} from '../helpers/service.js';
 import { freshTopic, testConfig, uniqueId } from '../helpers/stack.js';
 import { TopicProbe } from '../helpers/topic-probe.js';
 
@@ -21,16 +27,6 @@ async function newClient(producerGroup = uniqueId('producer')): Promise<Reliable
   clients.push(c);
   return c;
 }
-
-const stateOf = (c: ReliableMessageClient, key: string, status: MessageState['status'], timeoutMs = 20_000) =>
-  eventually(
-    async () => {
-      const s = await c.get(key);
-      return s.status === status && s;
-    },
-    timeoutMs,
-    `${key} to be ${status}`,
-  );
 
 const rowOf = (key: string) =>
   prisma.message.findUnique({ where: { key }, include: { deliveries: true, events: { orderBy: { seq: 'asc' } } } });
@@ -77,7 +73,7 @@ describe('upstream: prepare, confirm, cancel', () => {
     const c = await newClient();
     const key = uniqueId('k');
     await c.prepare({ key, topic, tag: 'created', body: '{"order":1}', properties: { region: 'eu' } });
-    const waiting = await stateOf(c, key, 'WAITING_CONFIRM');
+    const waiting = await waitForStatus(c, key, 'WAITING_CONFIRM');
     expect(waiting.deliveries).toEqual([]);
 
     await c.confirm(key);
@@ -103,11 +99,7 @@ describe('upstream: prepare, confirm, cancel', () => {
     expect(row.status).toBe('SENDING');
     expect(row.deliveries).toMatchObject([{ consumerGroup: subscriber, status: 'PENDING', sendCount: 1 }]);
 
-    const published = await eventually(
-      async () => probe.forKey(key).length > 0 && probe.forKey(key),
-      15_000,
-      'message on the topic',
-    );
+    const published = await probe.published(key, 15_000, 'message on the topic');
     expect(published[0]?.tag).toBe('created');
     expect(published[0]?.body.toString()).toBe('{"order":1}');
     expect(published[0]?.properties.get(MessageProperty.groups)).toBe(subscriber);
@@ -115,7 +107,7 @@ describe('upstream: prepare, confirm, cancel', () => {
 
     await ack(c, key, 'RECEIVED');
     await ack(c, key, 'CONSUMED');
-    const finished = await stateOf(c, key, 'FINISHED');
+    const finished = await waitForStatus(c, key, 'FINISHED');
     expect(finished.deliveries[0]).toMatchObject({ status: 'CONSUMED', receiveCount: 1 });
     const done = await eventually(
       async () => {
@@ -151,7 +143,7 @@ describe('upstream: prepare, confirm, cancel', () => {
     await c.send({ key: other, topic, body: 'y' });
     await expect(c.cancel(other)).rejects.toThrow(/already confirmed/);
 
-    await eventually(async () => probe.forKey(other).length > 0, 15_000, 'the confirmed one to be published');
+    await probe.published(other, 15_000, 'the confirmed one to be published');
     expect(probe.forKey(key)).toHaveLength(0);
     expect((await rowOf(key))?.status).toBe('CANCELLED');
   });
@@ -187,7 +179,7 @@ describe('upstream: check-back', () => {
     await conn.commit();
     conn.release();
 
-    await eventually(async () => probe.forKey(key).length > 0, 20_000, 'delivery after check-back');
+    await probe.published(key, 20_000, 'delivery after check-back');
     const s = await c.get(key);
     expect(s.status).toBe('SENDING');
     expect(s.checkBackCount).toBeGreaterThanOrEqual(1);
@@ -201,7 +193,7 @@ describe('upstream: check-back', () => {
     await c.serveCheckBack(group, { pool: orders.pool });
     const key = uniqueId('k');
     await c.prepare({ key, topic, body: 'rolled-back' });
-    const s = await stateOf(c, key, 'CANCELLED');
+    const s = await waitForStatus(c, key, 'CANCELLED');
     expect(s.cancelReason).toMatch(/ROLLBACK/);
     expect(probe.forKey(key)).toHaveLength(0);
   });
@@ -243,12 +235,12 @@ describe('upstream: check-back', () => {
     const c = await newClient();
     const key = uniqueId('k');
     await c.prepare({ key, topic, body: 'late', timings: { confirmDeadlineMs: 1500 } });
-    const dead = await stateOf(c, key, 'DEAD');
+    const dead = await waitForStatus(c, key, 'DEAD');
     expect(dead.deadReason).toBe('UNCONFIRMED');
     expect((await rowOf(key))?.deadReason).toBe('UNCONFIRMED');
     await expect(c.resend(key)).rejects.toThrow(/confirm or cancel/);
     await c.confirm(key);
-    await eventually(async () => probe.forKey(key).length > 0, 15_000, 'delivery after operator confirm');
+    await probe.published(key, 15_000, 'delivery after operator confirm');
     expect((await c.get(key)).status).toBe('SENDING');
   });
 });
@@ -264,7 +256,7 @@ describe('upstream: withReliableMessage', () => {
       return 'created';
     });
     expect(result).toBe('created');
-    await eventually(async () => probe.forKey(key).length > 0, 15_000, 'delivery');
+    await probe.published(key, 15_000, 'delivery');
     const [rows] = await orders.pool.query('SELECT amount FROM orders WHERE id = ?', [key]);
     expect(rows).toEqual([{ amount: 42 }]);
 
@@ -294,7 +286,7 @@ describe('durability', () => {
     await ack(c, key, 'RECEIVED'); // arrives while no worker runs
     await ack(c, key, 'CONSUMED');
     await service.restart();
-    const s = await stateOf(c, key, 'FINISHED');
+    const s = await waitForStatus(c, key, 'FINISHED');
     expect(s.deliveries[0]?.status).toBe('CONSUMED');
     expect(probe.forKey(key)).toHaveLength(1);
   });

@@ -1,0 +1,249 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Activities } from '../../activities/index.js';
+import type { SyncProjectionInput } from '../../activities/projection.js';
+import type { PublishInput } from '../../activities/publish.js';
+import { connectTemporalClient, temporalConnectionOptions } from '../../src/temporal/connection.js';
+import { installTemporalRuntime } from '../../src/temporal/runtime.js';
+import { resolveTimings } from '../../src/timings.js';
+import {
+  ackSignal,
+  CONSUMER_CHECK_BACK_ACTIVITY,
+  type MessageState,
+  PRODUCER_CHECK_BACK_ACTIVITY,
+  RELIABLE_MESSAGE_WORKFLOW,
+  type ReliableMessageInput,
+  stateQuery,
+  type Timings,
+  workflowIdForKey,
+} from '../../workflows/definitions.js';
+import type { reliableMessageWorkflow } from '../../workflows/reliable-message.js';
+import { eventually } from './eventually.js';
+import { ignoreClosed, terminateRunningWorkflows } from './running-workflows.js';
+import { testConfig, testLogger, uniqueId } from './stack.js';
+import { UNIT_TIMINGS } from './unit-timings.js';
+import { sharedWorkflowBundle } from './workflow-bundle.js';
+
+/** The workflow's activities as a fake serves them: the ones it calls, by their real names and types. */
+type WorkflowActivities = Pick<
+  Activities,
+  'resolveTimings' | 'syncProjection' | 'snapshotSubscribers' | 'publishMessage' | 'findCheckBack' | 'httpCheckBack'
+>;
+
+/** How a check-back answers: its call number (1-based) to a word, or a throw for a check-back that fails. */
+type Answering = (call: number) => unknown;
+
+/** What the fakes do for one message; every name in it is unique to the test. */
+export interface FakeMessageOptions {
+  /** The consumer groups subscribed when it is confirmed (none by default). */
+  subscribers?: string[];
+  /** Groups that report CONSUMED (by signal) as soon as a publication to them is sent. */
+  consumeOnPublish?: string[];
+  /** The producer's check-back, served on a task queue (the SDK's way) or over HTTP; none when absent. */
+  producerCheckBack?: { via: 'taskQueue' | 'http'; answer: Answering };
+  /**
+   * A consumer check-back for these groups, on a task queue; it answers for the message, whoever asks. The
+   * groups are looked up by name alone (as the real registry does), so give them names unique to the test.
+   */
+  consumerCheckBack?: { groups: string[]; answer: Answering };
+  /** Runs before each publication is recorded as sent (call 1-based); a throw is RocketMQ's failure. */
+  onPublish?: (call: number, input: PublishInput) => void;
+  /** Runs before each projection write (call 1-based); a throw is MySQL's failure. */
+  onSync?: (call: number, input: SyncProjectionInput) => void;
+  /** Per-message timings, as a producer would pass them. */
+  timings?: Partial<Timings>;
+}
+
+export interface CheckBackCall {
+  kind: 'producer' | 'consumer';
+  via: 'taskQueue' | 'http';
+  at: number;
+}
+
+/** One message of a test: its names, and what the fake activities were asked for it. */
+export class FakeMessage {
+  readonly key = uniqueId('unit-msg');
+  readonly topic = uniqueId('unit-topic');
+  readonly producerGroup = uniqueId('unit-producer');
+  readonly syncs: SyncProjectionInput[] = [];
+  readonly publishes: (PublishInput & { at: number })[] = [];
+  readonly checkBacks: CheckBackCall[] = [];
+  readonly subscriberSnapshots: { topic: string; tag?: string }[] = [];
+  /** Every publish attempt, including failed ones. */
+  publishAttempts = 0;
+  readonly handle: WorkflowHandle<typeof reliableMessageWorkflow>;
+
+  constructor(
+    readonly options: FakeMessageOptions,
+    client: Client,
+  ) {
+    this.handle = client.workflow.getHandle(workflowIdForKey(this.key));
+  }
+
+  state(): Promise<MessageState> {
+    return this.handle.query(stateQuery);
+  }
+
+  /** Waits until the workflow's state query satisfies `done`; returns that state. */
+  until(done: (s: MessageState) => boolean, what: string, timeoutMs = 10_000): Promise<MessageState> {
+    return eventually(
+      async () => {
+        const s = await this.state();
+        return done(s) && s;
+      },
+      timeoutMs,
+      `${this.key}: ${what}`,
+    );
+  }
+
+  untilStatus(status: MessageState['status'], timeoutMs?: number): Promise<MessageState> {
+    return this.until((s) => s.status === status, status, timeoutMs);
+  }
+
+  /** The projection's event types in the order they were written. */
+  writtenEvents(): string[] {
+    return this.syncs.flatMap((w) => w.events.map((e) => e.type));
+  }
+
+  producerCheckBacks(): CheckBackCall[] {
+    return this.checkBacks.filter((c) => c.kind === 'producer');
+  }
+
+  consumerCheckBacks(): CheckBackCall[] {
+    return this.checkBacks.filter((c) => c.kind === 'consumer');
+  }
+}
+
+/**
+ * The real workflow code on the local Temporal, with fake activities and no MySQL or RocketMQ: one worker
+ * and one bundle for a whole test file, on a task queue of its own (plus one where the fake check-backs
+ * are served, as an SDK serves them on the producer's or consumer's own queue).
+ */
+export class WorkflowHarness {
+  private readonly messages = new Map<string, FakeMessage>();
+  private readonly running: Promise<unknown>;
+
+  private constructor(
+    readonly client: Client,
+    private readonly connection: NativeConnection,
+    private readonly workers: Worker[],
+    readonly taskQueue: string,
+  ) {
+    this.running = Promise.all(workers.map((w) => w.run()));
+  }
+
+  static async start(): Promise<WorkflowHarness> {
+    installTemporalRuntime(testLogger);
+    const taskQueue = uniqueId('rmsg-unit');
+    const checkBackQueue = `${taskQueue}-check-back`;
+    const [workflowBundle, connection, client] = await Promise.all([
+      sharedWorkflowBundle(),
+      NativeConnection.connect(temporalConnectionOptions(testConfig.temporal)),
+      connectTemporalClient(testConfig.temporal, testConfig.codec),
+    ]);
+    let harness: WorkflowHarness | undefined;
+    const lookup = (name: string) => harness?.messages.get(name);
+    const messageOf = (name: string) => {
+      const m = lookup(name);
+      if (!m) throw new Error(`no fake message named ${name}`);
+      return m;
+    };
+    const activities = fakeActivities(lookup, messageOf, checkBackQueue, (m, group) => {
+      // A message that closed meanwhile needs no ack.
+      m.handle.signal(ackSignal, { group, status: 'CONSUMED', received: true }).catch(ignoreClosed);
+    });
+    const answerOf = (kind: 'producer' | 'consumer') => (key: string) =>
+      answerCheckBack(messageOf(key), kind, 'taskQueue');
+    const namespace = testConfig.temporal.namespace;
+    const workers = await Promise.all([
+      Worker.create({ connection, namespace, taskQueue, workflowBundle, activities }),
+      Worker.create({
+        connection,
+        namespace,
+        taskQueue: checkBackQueue,
+        activities: {
+          [PRODUCER_CHECK_BACK_ACTIVITY]: answerOf('producer'),
+          [CONSUMER_CHECK_BACK_ACTIVITY]: answerOf('consumer'),
+        },
+      }),
+    ]);
+    harness = new WorkflowHarness(client, connection, workers, taskQueue);
+    return harness;
+  }
+
+  /** Starts a message's workflow: prepared, or already confirmed (a send). */
+  async start(confirmed: boolean, options: FakeMessageOptions = {}): Promise<FakeMessage> {
+    const m = new FakeMessage(options, this.client);
+    for (const name of [m.key, m.topic, m.producerGroup, ...(options.consumerCheckBack?.groups ?? [])]) {
+      this.messages.set(name, m);
+    }
+    const input: ReliableMessageInput = {
+      message: { key: m.key, topic: m.topic, body: '{"order":1}', producerGroup: m.producerGroup },
+      confirmed,
+      timings: options.timings,
+    };
+    await this.client.workflow.start(RELIABLE_MESSAGE_WORKFLOW, {
+      taskQueue: this.taskQueue,
+      workflowId: workflowIdForKey(m.key),
+      args: [input],
+    });
+    return m;
+  }
+
+  /** Terminates what is still running on its task queue, then stops the workers. */
+  async stop(): Promise<void> {
+    await terminateRunningWorkflows(this.client, this.taskQueue);
+    for (const w of this.workers) w.shutdown();
+    await this.running;
+    await this.connection.close();
+    await this.client.connection.close();
+  }
+}
+
+function answerCheckBack(m: FakeMessage, kind: 'producer' | 'consumer', via: 'taskQueue' | 'http'): unknown {
+  const checkBack = kind === 'producer' ? m.options.producerCheckBack : m.options.consumerCheckBack;
+  if (!checkBack) throw new Error(`${m.key} has no ${kind} check-back`);
+  m.checkBacks.push({ kind, via, at: Date.now() });
+  return checkBack.answer(m.checkBacks.filter((c) => c.kind === kind).length);
+}
+
+function fakeActivities(
+  lookup: (name: string) => FakeMessage | undefined,
+  messageOf: (name: string) => FakeMessage,
+  checkBackQueue: string,
+  consumed: (m: FakeMessage, group: string) => void,
+): WorkflowActivities {
+  return {
+    async resolveTimings(overrides) {
+      return resolveTimings(UNIT_TIMINGS, overrides, 1);
+    },
+    async syncProjection(input) {
+      const m = messageOf(input.state.key);
+      m.options.onSync?.(m.syncs.length + 1, input);
+      m.syncs.push(input);
+    },
+    async snapshotSubscribers(input) {
+      const m = messageOf(input.topic);
+      m.subscriberSnapshots.push(input);
+      return m.options.subscribers ?? [];
+    },
+    async publishMessage(input) {
+      const m = messageOf(input.key);
+      m.publishAttempts += 1;
+      m.options.onPublish?.(m.publishAttempts, input);
+      m.publishes.push({ ...input, at: Date.now() });
+      for (const group of input.groups) if (m.options.consumeOnPublish?.includes(group)) consumed(m, group);
+      return { messageId: `fake-${m.publishes.length}` };
+    },
+    async findCheckBack({ kind, group }) {
+      if (kind === 'consumer') return lookup(group)?.options.consumerCheckBack ? { taskQueue: checkBackQueue } : null;
+      const m = messageOf(group);
+      const via = m.options.producerCheckBack?.via;
+      if (via === 'http') return { url: `https://${m.producerGroup}.example/check-back` };
+      return via === 'taskQueue' ? { taskQueue: checkBackQueue } : null;
+    },
+    async httpCheckBack({ key, kind }) {
+      return String(answerCheckBack(messageOf(key), kind, 'http'));
+    },
+  };
+}
