@@ -82,7 +82,8 @@ wait_for() {
 # start_bg NAME COMMAND...: runs COMMAND detached, logging to $LOGS/NAME.log, PID to $RUN/NAME.pid.
 start_bg() {
   local name=$1; shift
-  nohup setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  # 9>&-: the daemon must not hold `up`'s lock (see below) for as long as it runs.
+  nohup setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/$name.pid"
 }
 
@@ -319,7 +320,7 @@ case "$cmd" in
     parts=(${parts[*]})
     # Concurrent `up`s (parallel test runs, several checkouts) wait for one another, not build twice.
     mkdir -p "$CACHE"
-    exec 9>"$CACHE/up.lock"
+    exec 9>"$CACHE/stack-up.lock"
     flock 9
     t0=$(now_ms)
     for part in "${parts[@]}"; do "install_$part"; done

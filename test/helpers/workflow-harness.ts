@@ -1,6 +1,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities/index.js';
+import { createOpenMessageActivities } from '../../activities/open-message.js';
 import type { SyncProjectionInput } from '../../activities/projection.js';
 import type { PublishInput } from '../../activities/publish.js';
 import { connectTemporalClient, temporalConnectionOptions } from '../../src/temporal/connection.js';
@@ -13,6 +14,7 @@ import {
   PRODUCER_CHECK_BACK_ACTIVITY,
   RELIABLE_MESSAGE_WORKFLOW,
   type ReliableMessageInput,
+  STARTER_PROTOCOL,
   stateQuery,
   type Timings,
   workflowIdForKey,
@@ -27,7 +29,13 @@ import { sharedWorkflowBundle } from './workflow-bundle.js';
 /** The workflow's activities as a fake serves them: the ones it calls, by their real names and types. */
 type WorkflowActivities = Pick<
   Activities,
-  'resolveTimings' | 'syncProjection' | 'snapshotSubscribers' | 'publishMessage' | 'findCheckBack' | 'httpCheckBack'
+  | 'openMessage'
+  | 'resolveTimings'
+  | 'syncProjection'
+  | 'snapshotSubscribers'
+  | 'publishMessage'
+  | 'findCheckBack'
+  | 'httpCheckBack'
 >;
 
 /** How a check-back answers: its call number (1-based) to a word, or a throw for a check-back that fails. */
@@ -181,6 +189,7 @@ export class WorkflowHarness {
       message: { key: m.key, topic: m.topic, body: '{"order":1}', producerGroup: m.producerGroup },
       confirmed,
       timings: options.timings,
+      protocol: STARTER_PROTOCOL,
     };
     await this.client.workflow.start(RELIABLE_MESSAGE_WORKFLOW, {
       taskQueue: this.taskQueue,
@@ -213,20 +222,25 @@ function fakeActivities(
   checkBackQueue: string,
   consumed: (m: FakeMessage, group: string) => void,
 ): WorkflowActivities {
-  return {
-    async resolveTimings(overrides) {
+  const opening = {
+    async resolveTimings(overrides: Partial<Timings>) {
       return resolveTimings(UNIT_TIMINGS, overrides, 1);
     },
-    async syncProjection(input) {
+    async syncProjection(input: SyncProjectionInput) {
       const m = messageOf(input.state.key);
       m.options.onSync?.(m.syncs.length + 1, input);
       m.syncs.push(input);
     },
-    async snapshotSubscribers(input) {
+    async snapshotSubscribers(input: { topic: string; tag?: string }) {
       const m = messageOf(input.topic);
       m.subscriberSnapshots.push(input);
       return m.options.subscribers ?? [];
     },
+  };
+  return {
+    ...opening,
+    // The real first task, over the fakes above.
+    ...createOpenMessageActivities(opening),
     async publishMessage(input) {
       const m = messageOf(input.key);
       m.publishAttempts += 1;
