@@ -38,6 +38,8 @@ const { values: args } = parseArgs({
     baselines: { type: 'boolean', default: true },
     'no-baselines': { type: 'boolean', default: false },
     'timeout-s': { type: 'string', default: '600' },
+    /** Service worker processes on the one task queue. */
+    workers: { type: 'string', default: '1' },
     /** Write a V8 CPU profile of the worker into this folder (open it in Chrome DevTools). */
     profile: { type: 'string' },
   },
@@ -47,6 +49,7 @@ const subscribers = positive('subscribers');
 const concurrency = positive('concurrency');
 const rate = Number(args.rate);
 const payloadBytes = positive('payload-bytes');
+const workerCount = positive('workers');
 const mode = args.mode;
 if (mode !== 'send' && mode !== 'prepare-confirm') fail('--mode must be send or prepare-confirm');
 
@@ -61,24 +64,28 @@ const started = new Map<string, number>();
 const confirmCalled = new Map<string, number>();
 const confirmed = new Map<string, number>();
 const handled = new Map<string, number>();
+/** Handler runs per key and group: more than one is a duplicate effect (the bench's handlers never fail). */
+const handlerRuns = new Map<string, number>();
 const finishedAt = new Map<string, number>();
 
 await applyMigrations(config.databaseUrl);
-const worker = await startWorker();
-// The worker is this run's child: it must never outlive the bench, however the bench ends.
-process.on('exit', () => worker.kill('SIGKILL'));
+const workers = await Promise.all(Array.from({ length: workerCount }, () => startWorker()));
+// The workers are this run's children: they must never outlive the bench, however the bench ends.
+process.on('exit', () => {
+  for (const w of workers) w.kill('SIGKILL');
+});
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 /** A failed run must not hang on open connections: report, stop the worker, exit non-zero. */
 const orFail = <T>(p: Promise<T>): Promise<T> =>
   p.catch((err: unknown) => {
     console.error('\nbench failed:', err);
-    worker.kill('SIGKILL');
+    for (const w of workers) w.kill('SIGKILL');
     process.exit(1);
   });
 const stackPids = ['temporal', 'proxy', 'namesrv', 'mariadb'].map((name) => ({ name, pid: stackPid(name) }));
 // The bench process itself runs the producer and the consumers.
 const sampler = new ProcessSampler([
-  { name: 'worker', pid: worker.pid ?? 0 },
+  ...workers.map((w, i) => ({ name: workerCount === 1 ? 'worker' : `worker${i + 1}`, pid: w.pid ?? 0 })),
   { name: 'bench', pid: process.pid },
   ...stackPids,
 ]);
@@ -93,6 +100,7 @@ const consumers = await Promise.all(
       topic,
       handler: async (m) => {
         if (!handled.has(m.key)) handled.set(m.key, Date.now());
+        handlerRuns.set(m.key, (handlerRuns.get(m.key) ?? 0) + 1);
       },
       temporal: config.temporal,
       rocketmq: config.rocketmq,
@@ -155,8 +163,9 @@ const mean = (xs: number[]) => Math.round((xs.reduce((s, x) => s + x, 0) / Math.
 const result = {
   runId,
   at: new Date().toISOString(),
-  params: { messages, subscribers, concurrency, rate, mode, payloadBytes },
+  params: { messages, subscribers, concurrency, rate, mode, payloadBytes, workers: workerCount },
   finished: finishedAt.size,
+  duplicateHandlerRuns: [...handlerRuns.values()].reduce((n, runs) => n + Math.max(0, runs - subscribers), 0),
   elapsedS,
   throughput: Math.round(sustainedRate([...finishedAt.values()]) * 10) / 10,
   latencyMs: {
@@ -184,7 +193,7 @@ await Promise.all(consumers.map((c) => c.stop()));
 await client.close();
 await prisma.$disconnect();
 await businessDb.end();
-await stopWorker(worker);
+await Promise.all(workers.map(stopWorker));
 
 if (args.baselines && !args['no-baselines']) {
   console.error('baseline: the Temporal floor...');
@@ -319,7 +328,7 @@ function printTable(): void {
     `  ${name.padEnd(34)} ${[s.p50, s.p95, s.p99, s.max].map((v) => String(Math.round(v)).padStart(7)).join('')}`;
   console.log(`\nreliable-message bench ${runId} (${mode}, ${messages} messages, ${subscribers} subscriber(s))`);
   console.log(
-    `  finished ${result.finished}/${messages} in ${elapsedS.toFixed(1)} s; sustained ${result.throughput} msg/s`,
+    `  finished ${result.finished}/${messages} in ${elapsedS.toFixed(1)} s; sustained ${result.throughput} msg/s; ${workerCount} worker(s); duplicate handler runs ${result.duplicateHandlerRuns}`,
   );
   console.log(`  latency ms                            p50    p95    p99    max`);
   console.log(row('prepare->confirm returned', l.prepareToConfirmReturned));
