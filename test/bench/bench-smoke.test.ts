@@ -33,11 +33,17 @@ describe('npm run bench (smoke, no timing assertions)', () => {
     expect(result.temporal.actionsPerMessage).toBeGreaterThan(0);
     expect(result.processes.map((p: { name: string }) => p.name)).toEqual([
       'worker',
+      'bench',
       'temporal',
       'proxy',
       'namesrv',
       'mariadb',
     ]);
+    expect(result.cpuMsPerMessage.outsideTemporal).toBeGreaterThan(0);
+    expect(result.duplicateHandlerRuns).toBe(0);
+    // The floor has a message's shape: start, a signal after its first task, a timer, complete.
+    expect(result.floor).toMatchObject({ workflows: 20, historyEventsPerWorkflow: 11, actionsPerWorkflow: 3 });
+    expect(Object.keys(result.floor.ratios)).toEqual(['throughput', 'temporalCpu', 'historyEvents', 'actions']);
     expect(result.baselines.map((b: { messages: number }) => b.messages)).toEqual([20, 20]);
   }, 180_000);
 });
