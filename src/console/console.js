@@ -590,8 +590,12 @@ function showError(e) {
   main.replaceChildren(h('p', { class: 'error', 'data-testid': 'error' }, e.message));
 }
 
+/** Counts renders: a page whose data comes after the operator moved on is dropped, not drawn. */
+let renderSeq = 0;
+
 async function render() {
   clearTimeout(refreshTimer);
+  const seq = ++renderSeq;
   const [path, qs] = location.hash.replace(/^#/, '').split('?');
   const params = new URLSearchParams(qs ?? '');
   const parts = (path || '/overview').split('/').filter(Boolean);
@@ -609,10 +613,11 @@ async function render() {
               : parts[0] === 'audits'
                 ? await audits()
                 : await overview();
+    if (seq !== renderSeq) return;
     main.replaceChildren(...page);
     main.dataset.page = parts[0] ?? 'overview';
   } catch (e) {
-    showError(e);
+    if (seq === renderSeq) showError(e);
   }
 }
 

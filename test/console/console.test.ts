@@ -133,6 +133,23 @@ describe('the operator console (headless Chromium)', () => {
     expect(resent).toBe(10);
   });
 
+  it('a slow page that answers after the operator moved on does not replace the page shown', async () => {
+    // The overview's data comes late (as on a loaded server); meanwhile the operator opens a message.
+    const answered = new Promise<void>((resolve) => {
+      void page.route('**/v1/overview', async (route) => {
+        await new Promise((r) => setTimeout(r, 1000));
+        await route.continue();
+        setTimeout(resolve, 200);
+      });
+    });
+    await signIn(WRITE_TOKEN);
+    await page.goto(`${url}/console#/messages/${encodeURIComponent(deadKeys[1] ?? '')}`);
+    await answered;
+    await page.unroute('**/v1/overview');
+    expect(await page.getAttribute('main', 'data-page')).toBe('messages');
+    expect(await page.isVisible('[data-testid="detail"]')).toBe(true);
+  });
+
   it('with the read token shows everything but offers no action', async () => {
     await signIn(READ_TOKEN);
     expect(await page.textContent('[data-testid="access"]')).toBe('reader (view only)');
