@@ -19,14 +19,13 @@ import {
   type AuditReport,
 } from '../workflows/operator-definitions.js';
 import type { ActivityDeps } from './deps.js';
-import { resyncProjection } from './projection.js';
 
 const FINAL: MessageStatus[] = ['FINISHED', 'CANCELLED'];
 const PAGE = 200;
 const SAMPLE = 20;
 const QUERY_TIMEOUT_MS = 5000;
 
-type Deps = Pick<ActivityDeps, 'prisma' | 'temporal' | 'config' | 'log'>;
+type Deps = Pick<ActivityDeps, 'prisma' | 'projections' | 'temporal' | 'config' | 'log'>;
 type Range = { from: number; to: number; repair: boolean; triggeredBy: AuditInput['triggeredBy'] };
 
 /** Temporal visibility query values are single-quoted strings. */
@@ -54,7 +53,7 @@ function quietLimitMs(status: MessageStatus, timings: Timings, delayMs: number |
  * - workflowWithoutRow: a message workflow whose key has no row (nor an archived one);
  * - rowWithoutWorkflow: a row not final whose workflow Temporal does not know.
  * With `repair`, diverged rows and missing rows are re-synced from the workflow's state
- * (resyncProjection). A stuck message whose row agrees with its workflow, and a row without a
+ * (ProjectionWriter.resync). A stuck message whose row agrees with its workflow, and a row without a
  * workflow, are only reported: their workflow is what is wrong, and nothing safe can fix it from here.
  */
 export async function runAudit(
@@ -62,7 +61,7 @@ export async function runAudit(
   range: Range,
   heartbeat: () => void = () => undefined,
 ): Promise<AuditReport> {
-  const { prisma, temporal, config, log } = deps;
+  const { prisma, projections, temporal, config, log } = deps;
   const startedAt = new Date();
   const settledBefore = startedAt.getTime() - config.operators.auditSettleMs;
   const queue = config.temporal.taskQueue;
@@ -139,7 +138,7 @@ export async function runAudit(
       if (!kind) continue; // visibility had not caught up yet
       found(kind, row.key);
       if (range.repair && diverged) {
-        const outcome = await resyncProjection(prisma, state);
+        const outcome = await projections.resync(state);
         if (outcome === 'updated') repaired(kind, row.key);
       }
     }
@@ -162,7 +161,7 @@ export async function runAudit(
       found('workflowWithoutRow', key);
       if (!range.repair) continue;
       const [state, message] = await Promise.all([stateOf(wf.workflowId), firstInput(temporal, wf)]);
-      if (state && message && (await resyncProjection(prisma, state, message)) === 'created')
+      if (state && message && (await projections.resync(state, message)) === 'created')
         repaired('workflowWithoutRow', key);
     }
     checked += batch.length;

@@ -7,7 +7,7 @@ import { createCheckBackActivities } from './check-back.js';
 import type { ActivityDeps } from './deps.js';
 import { createHousekeepingActivities } from './housekeeping.js';
 import { createOpenMessageActivities } from './open-message.js';
-import { createProjectionActivities } from './projection.js';
+import { createProjectionActivities, projectionWriting } from './projection.js';
 import { createPublishActivities } from './publish.js';
 import { createRedriveActivities } from './redrive.js';
 import { createRegistrationActivities } from './registration.js';
@@ -21,7 +21,6 @@ export function createActivities(deps: ActivityDeps) {
   const mysql = new DependencyGate('mysql', deps.log, { callTimeoutMs: 1500, probeIntervalMs: 1000 });
   const rocketmq = new DependencyGate('rocketmq', deps.log, { callTimeoutMs: 1200, probeIntervalMs: 1000 });
   const registry = createRegistry(deps.prisma);
-  const projection = createProjectionActivities({ ...deps, mysql });
   const subscribers = createSubscriberActivities({ registry, mysql });
   /** The message's timings: the global defaults with its own overrides on top. */
   const timings = {
@@ -30,10 +29,14 @@ export function createActivities(deps: ActivityDeps) {
     },
   };
   return {
-    ...projection,
+    ...createProjectionActivities({ ...deps, mysql }),
     ...subscribers,
     ...timings,
-    ...createOpenMessageActivities({ ...projection, ...subscribers, ...timings }),
+    ...createOpenMessageActivities({
+      ...subscribers,
+      ...timings,
+      writeProjection: projectionWriting({ ...deps, mysql }),
+    }),
     ...createPublishActivities({ ...deps, rocketmq }),
     ...createCheckBackActivities({ ...deps, registry, mysql }),
     ...createRegistrationActivities({ registry }),

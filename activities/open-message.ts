@@ -1,7 +1,6 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import { FailureType, type MessageSpec, type Timings } from '../workflows/definitions.js';
+import type { Timings } from '../workflows/definitions.js';
 import { type Opening, opened } from '../workflows/message-state.js';
-import type { createProjectionActivities } from './projection.js';
+import type { projectionWriting } from './projection.js';
 import type { createSubscriberActivities } from './subscribers.js';
 
 export type OpenMessageInput = Omit<Opening, 'timings' | 'subscribers'> & { overrides: Partial<Timings> };
@@ -22,25 +21,23 @@ export interface OpenMessageResult {
 export function createOpenMessageActivities(deps: {
   resolveTimings: (overrides: Partial<Timings>) => Promise<Timings>;
   snapshotSubscribers: ReturnType<typeof createSubscriberActivities>['snapshotSubscribers'];
-  syncProjection: ReturnType<typeof createProjectionActivities>['syncProjection'];
+  writeProjection: ReturnType<typeof projectionWriting>;
 }) {
   return {
     async openMessage({ overrides, ...opening }: OpenMessageInput): Promise<OpenMessageResult> {
+      const { message, confirmed } = opening;
       const timings = await deps.resolveTimings(overrides);
-      const message: MessageSpec = opening.message;
-      const subscribers = opening.confirmed
+      const subscribers = confirmed
         ? await deps.snapshotSubscribers({ topic: message.topic, tag: message.tag })
         : undefined;
       const t = opened({ ...opening, timings, subscribers });
-      try {
-        await deps.syncProjection({ state: t.state, deliveries: t.state.deliveries, events: t.unsynced, message });
-      } catch (err) {
-        if (err instanceof ApplicationFailure && err.type === FailureType.keyReused) {
-          return { timings, keyReused: err.message };
-        }
-        throw err;
-      }
-      return { timings, subscribers };
+      const { keyReused } = await deps.writeProjection({
+        state: t.state,
+        deliveries: t.state.deliveries,
+        events: t.unsynced,
+        message,
+      });
+      return keyReused === undefined ? { timings, subscribers } : { timings, keyReused };
     },
   };
 }

@@ -99,10 +99,12 @@ export interface ReliableMessageInput {
 }
 
 /**
- * 2: a message's first workflow task is one local activity (timings, a send's subscribers, the first
- * projection write); before (1, no field), one local activity each.
+ * From protocol 2 a message's first workflow task is one local activity (timings, a send's subscribers,
+ * the first projection write); before (1, no field), one local activity each.
  */
-export const STARTER_PROTOCOL = 2;
+export const OPENS_IN_ONE_LOCAL_ACTIVITY = 2;
+/** The protocol new starts follow: the newest. */
+export const STARTER_PROTOCOL = OPENS_IN_ONE_LOCAL_ACTIVITY;
 
 /**
  * Version of the `resume` state. Bump it, and keep reading the older shapes, whenever a change of this

@@ -3,12 +3,12 @@
  * Pure bookkeeping, no Temporal APIs: a write is taken with `next()` and counted with `written()` only
  * once it landed, so a failed write is simply taken again (with anything that changed meanwhile).
  */
-import type { SyncProjectionInput } from '../activities/projection.js';
+import type { ProjectionWrite } from '../src/db/projection-writer.js';
 import type { MessageSpec } from './definitions.js';
 import type { Tracked } from './message-state.js';
 
 export interface PendingWrite {
-  input: SyncProjectionInput;
+  input: ProjectionWrite;
   version: number;
   deliveries: (readonly [group: string, json: string])[];
 }

@@ -15,6 +15,7 @@ import {
   confirmUpdate,
   FailureType,
   type MessageState,
+  OPENS_IN_ONE_LOCAL_ACTIVITY,
   PRODUCER_CHECK_BACK_ACTIVITY,
   RESUME_SCHEMA_VERSION,
   type ReliableMessageInput,
@@ -109,7 +110,7 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   });
 
   const projection = new ProjectionSync(input.message, resume?.rowWritten ?? false);
-  const opening = tracked ? { t: tracked } : await openMessage();
+  const opening = tracked ? { t: tracked } : await firstState();
   const t = opening.t;
   tracked = t;
   const s = () => t.state;
@@ -151,12 +152,12 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
    * The message's first state. One local activity resolves its timings, takes a send's subscribers and
    * writes the row; runs started before that protocol (see STARTER_PROTOCOL) took a local activity each.
    */
-  async function openMessage(): Promise<{ t: M.Tracked; keyReused?: string }> {
+  async function firstState(): Promise<{ t: M.Tracked; keyReused?: string }> {
     // Created when the execution started, not when this task runs: a retried first task (the first
     // timed out after writing the projection row) must recognise that row as its own.
     const createdAt = wf.workflowInfo().startTime.getTime();
     const base = { message: input.message, createdAt, confirmed: input.confirmed, specHash: input.specHash };
-    if ((input.protocol ?? 1) < 2) {
+    if ((input.protocol ?? 1) < OPENS_IN_ONE_LOCAL_ACTIVITY) {
       const timings = await retrying(() => local.resolveTimings(input.timings ?? {}));
       return { t: M.opened({ ...base, timings, at: now() }) };
     }

@@ -1,4 +1,4 @@
-import mysql, { type Pool, type PoolConnection, type RowDataPacket } from 'mysql2/promise';
+import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
 import type { DeliveryState, MessageEvent, MessageSpec, MessageState } from '../../workflows/definitions.js';
 import { workflowIdForKey } from '../../workflows/definitions.js';
 import { type DatabaseTls, databaseSsl } from './tls.js';
@@ -13,6 +13,9 @@ export interface ProjectionWrite {
   /** Given until the row exists: what the message row is created from. */
   message?: MessageSpec;
 }
+
+/** `unchanged`: the row already agreed; `newer`: the row is ahead of the state asked (nothing written). */
+export type ResyncOutcome = 'updated' | 'created' | 'unchanged' | 'newer' | 'missing';
 
 export type WriteOutcome =
   /** Written (`applied`), or not newer than the stored version; `newEvents` is how many events are new. */
@@ -103,14 +106,54 @@ export class ProjectionWriter {
     return batch;
   }
 
-  private async commit(writes: ProjectionWrite[]): Promise<WriteOutcome[]> {
+  /**
+   * Repair: makes a message's projection say what its workflow's `state` query says, whatever the version
+   * stored (a restored database holds an older one; a diverged row may hold the same). Writes the row and
+   * every delivery; events the database lost cannot be rebuilt from the state and stay lost. Never goes
+   * back past a newer version (the live workflow may write while this runs). A missing row is created
+   * when `message` (the workflow's input) is given.
+   */
+  resync(state: MessageState, message?: MessageSpec): Promise<ResyncOutcome> {
+    return this.transaction(async (query) => {
+      const [row] = await query<RowDataPacket[]>('SELECT version, status FROM rm_message WHERE `key` = ? FOR UPDATE', [
+        state.key,
+      ]);
+      if (!row && !message) return 'missing';
+      if (row && row.version > state.version) return 'newer';
+      const now = new Date();
+      if (row) {
+        const [stored] = await query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM rm_delivery WHERE message_key = ?', [
+          state.key,
+        ]);
+        if (row.version === state.version && row.status === state.status && stored?.n === state.deliveries.length)
+          return 'unchanged';
+        await updateMessages(query, [state], now);
+      } else {
+        await insertMessages(query, [{ state, message: message as MessageSpec }], now);
+      }
+      await upsertDeliveries(
+        query,
+        state.deliveries.map((d) => deliveryRowOf(state, d, now)),
+      );
+      return row ? 'updated' : 'created';
+    });
+  }
+
+  private commit(writes: ProjectionWrite[]): Promise<WriteOutcome[]> {
+    return this.transaction((query) => this.apply(query, writes));
+  }
+
+  /** Runs `work` in one transaction on one connection; each statement bounded by QUERY_TIMEOUT_MS. */
+  private async transaction<T>(work: (query: Query) => Promise<T>): Promise<T> {
     const conn = await this.pool.getConnection();
+    const query: Query = async <R>(sql: string, values: unknown[] = []) =>
+      (await conn.query({ sql, values, timeout: QUERY_TIMEOUT_MS }))[0] as R;
     try {
-      await conn.query({ sql: 'BEGIN', timeout: QUERY_TIMEOUT_MS });
-      const outcomes = await this.apply(conn, writes);
-      await conn.query({ sql: 'COMMIT', timeout: QUERY_TIMEOUT_MS });
+      await query('BEGIN');
+      const result = await work(query);
+      await query('COMMIT');
       conn.release();
-      return outcomes;
+      return result;
     } catch (err) {
       // A connection whose state is unknown (a timeout, a lost link, an open transaction) is not reused.
       conn.destroy();
@@ -118,9 +161,7 @@ export class ProjectionWriter {
     }
   }
 
-  private async apply(conn: PoolConnection, writes: ProjectionWrite[]): Promise<WriteOutcome[]> {
-    const query = async <T>(sql: string, values: unknown[]) =>
-      (await conn.query({ sql, values, timeout: QUERY_TIMEOUT_MS }))[0] as T;
+  private async apply(query: Query, writes: ProjectionWrite[]): Promise<WriteOutcome[]> {
     const keys = writes.map((w) => w.state.key);
     const stored = new Map(
       (
@@ -171,28 +212,16 @@ export class ProjectionWriter {
     if (applied.length === 0) return outcomes;
 
     const now = new Date();
-    if (inserts.length > 0) {
-      await query(
-        `INSERT INTO rm_message (${MESSAGE_COLUMNS.join(', ')}, \`key\`, topic, tag, body, properties, producer_group,
-           order_key, delay_ms, options, workflow_id, created_at, updated_at) VALUES ?`,
-        [inserts.map((w) => [...messageRowOf(w.state), ...newMessageRowOf(w.state, w.message as MessageSpec), now])],
-      );
-    }
-    if (updates.length > 0) {
-      const set = MESSAGE_COLUMNS.map((c) => `${c} = ?`).join(', ');
-      await query(
-        updates.map(() => `UPDATE rm_message SET ${set}, updated_at = ? WHERE \`key\` = ?`).join(';\n'),
-        updates.flatMap((w) => [...messageRowOf(w.state), now, w.state.key]),
-      );
-    }
-    const deliveries = applied.flatMap((w) => w.deliveries.map((d) => deliveryRowOf(w.state, d, now)));
-    if (deliveries.length > 0) {
-      await query(
-        `INSERT INTO rm_delivery (message_key, consumer_group, ${DELIVERY_COLUMNS.join(', ')}, created_at, updated_at)
-         VALUES ? ON DUPLICATE KEY UPDATE ${[...DELIVERY_COLUMNS, 'updated_at'].map((c) => `${c} = VALUES(${c})`).join(', ')}`,
-        [deliveries],
-      );
-    }
+    await insertMessages(query, inserts as { state: MessageState; message: MessageSpec }[], now);
+    await updateMessages(
+      query,
+      updates.map((w) => w.state),
+      now,
+    );
+    await upsertDeliveries(
+      query,
+      applied.flatMap((w) => w.deliveries.map((d) => deliveryRowOf(w.state, d, now))),
+    );
     const events = applied.flatMap((w) => w.events.map((e) => eventRowOf(w.state.key, e)));
     let newEvents = 0;
     if (events.length > 0) {
@@ -212,6 +241,36 @@ export class ProjectionWriter {
     }
     return outcomes;
   }
+}
+
+type Query = <R>(sql: string, values?: unknown[]) => Promise<R>;
+
+async function insertMessages(query: Query, rows: { state: MessageState; message: MessageSpec }[], now: Date) {
+  if (rows.length === 0) return;
+  await query(
+    `INSERT INTO rm_message (${MESSAGE_COLUMNS.join(', ')}, \`key\`, topic, tag, body, properties, producer_group,
+       order_key, delay_ms, options, workflow_id, created_at, updated_at) VALUES ?`,
+    [rows.map((r) => [...messageRowOf(r.state), ...newMessageRowOf(r.state, r.message), now])],
+  );
+}
+
+/** One UPDATE per message, sent together (one round trip). */
+async function updateMessages(query: Query, states: MessageState[], now: Date) {
+  if (states.length === 0) return;
+  const set = MESSAGE_COLUMNS.map((c) => `${c} = ?`).join(', ');
+  await query(
+    states.map(() => `UPDATE rm_message SET ${set}, updated_at = ? WHERE \`key\` = ?`).join(';\n'),
+    states.flatMap((state) => [...messageRowOf(state), now, state.key]),
+  );
+}
+
+async function upsertDeliveries(query: Query, rows: unknown[][]) {
+  if (rows.length === 0) return;
+  await query(
+    `INSERT INTO rm_delivery (message_key, consumer_group, ${DELIVERY_COLUMNS.join(', ')}, created_at, updated_at)
+     VALUES ? ON DUPLICATE KEY UPDATE ${[...DELIVERY_COLUMNS, 'updated_at'].map((c) => `${c} = VALUES(${c})`).join(', ')}`,
+    [rows],
+  );
 }
 
 /** The message row's columns that follow the workflow's state, in the order of messageRowOf. */

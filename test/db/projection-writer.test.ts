@@ -156,4 +156,21 @@ describe('ProjectionWriter', () => {
     ]);
     expect(await prisma.message.findUnique({ where: { key: archivedKey } })).toBeNull();
   });
+
+  it('resyncs a row to a workflow state: created, unchanged, updated, never back past a newer version', async () => {
+    const t = tracked(`pw-${run}-resync`);
+    expect(await writer.resync(t.state)).toBe('missing');
+    M.snapshotSubscribers(t, createdAt + 10, ['g1']);
+    expect(await writer.resync(t.state, specOf(t.state.key))).toBe('created');
+    expect(await writer.resync(t.state)).toBe('unchanged');
+    const older = structuredClone(t.state);
+    M.published(t, createdAt + 20, ['g1'], 'id-1', undefined);
+    expect(await writer.resync(t.state)).toBe('updated');
+    expect(await writer.resync(older)).toBe('newer');
+    const row = await prisma.message.findUnique({ where: { key: t.state.key }, include: { deliveries: true } });
+    expect(row).toMatchObject({ status: 'SENDING', sendCount: 1, version: t.state.version });
+    expect(row?.deliveries).toMatchObject([
+      { consumerGroup: 'g1', sendCount: 1, lastSentAt: new Date(createdAt + 20) },
+    ]);
+  });
 });

@@ -1,15 +1,17 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities/index.js';
 import { createOpenMessageActivities } from '../../activities/open-message.js';
-import type { SyncProjectionInput } from '../../activities/projection.js';
 import type { PublishInput } from '../../activities/publish.js';
+import type { ProjectionWrite } from '../../src/db/projection-writer.js';
 import { connectTemporalClient, temporalConnectionOptions } from '../../src/temporal/connection.js';
 import { installTemporalRuntime } from '../../src/temporal/runtime.js';
 import { resolveTimings } from '../../src/timings.js';
 import {
   ackSignal,
   CONSUMER_CHECK_BACK_ACTIVITY,
+  FailureType,
   type MessageState,
   PRODUCER_CHECK_BACK_ACTIVITY,
   RELIABLE_MESSAGE_WORKFLOW,
@@ -57,7 +59,7 @@ export interface FakeMessageOptions {
   /** Runs before each publication is recorded as sent (call 1-based); a throw is RocketMQ's failure. */
   onPublish?: (call: number, input: PublishInput) => void;
   /** Runs before each projection write (call 1-based); a throw is MySQL's failure. */
-  onSync?: (call: number, input: SyncProjectionInput) => void;
+  onSync?: (call: number, input: ProjectionWrite) => void;
   /** Per-message timings, as a producer would pass them. */
   timings?: Partial<Timings>;
 }
@@ -73,7 +75,7 @@ export class FakeMessage {
   readonly key = uniqueId('unit-msg');
   readonly topic = uniqueId('unit-topic');
   readonly producerGroup = uniqueId('unit-producer');
-  readonly syncs: SyncProjectionInput[] = [];
+  readonly syncs: ProjectionWrite[] = [];
   readonly publishes: (PublishInput & { at: number })[] = [];
   readonly checkBacks: CheckBackCall[] = [];
   readonly subscriberSnapshots: { topic: string; tag?: string }[] = [];
@@ -226,7 +228,7 @@ function fakeActivities(
     async resolveTimings(overrides: Partial<Timings>) {
       return resolveTimings(UNIT_TIMINGS, overrides, 1);
     },
-    async syncProjection(input: SyncProjectionInput) {
+    async syncProjection(input: ProjectionWrite) {
       const m = messageOf(input.state.key);
       m.options.onSync?.(m.syncs.length + 1, input);
       m.syncs.push(input);
@@ -237,10 +239,20 @@ function fakeActivities(
       return m.options.subscribers ?? [];
     },
   };
+  /** The writer's answer: a refused key (an `onSync` throwing a KeyReused failure) is said, not thrown. */
+  const writeProjection = async (input: ProjectionWrite) => {
+    try {
+      await opening.syncProjection(input);
+      return {};
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.type === FailureType.keyReused) return { keyReused: err.message };
+      throw err;
+    }
+  };
   return {
     ...opening,
     // The real first task, over the fakes above.
-    ...createOpenMessageActivities(opening),
+    ...createOpenMessageActivities({ ...opening, writeProjection }),
     async publishMessage(input) {
       const m = messageOf(input.key);
       m.publishAttempts += 1;
