@@ -4,6 +4,7 @@ import type { Logger } from '../src/logger.js';
 import { rocketmqClientLogger } from '../src/rocketmq/client-logger.js';
 import { ensureTopic } from '../src/rocketmq/topics.js';
 import { runWithConcurrency } from './concurrency.js';
+import { ProcessSampler, type ProcessUsage } from './process-stats.js';
 import { type Summary, summarize, sustainedRate } from './stats.js';
 
 export interface BaselineResult {
@@ -12,6 +13,8 @@ export interface BaselineResult {
   throughput: number;
   /** send (or commit) returned -> received by a consumer, per subscriber. */
   sendToReceiveMs: Summary;
+  /** CPU and memory of the measured processes (the bench itself, the RocketMQ proxy) during the run. */
+  processes: ProcessUsage[];
 }
 
 const COMMIT = 1; // apache.rocketmq.v2.TransactionResolution.COMMIT
@@ -31,6 +34,8 @@ export async function runBaseline(opts: {
   /** Messages per second (0: as fast as the concurrency allows), as in the main run. */
   rate: number;
   payload: Buffer;
+  /** Processes whose CPU is measured, as in the main run. */
+  measured: { name: string; pid: number }[];
 }): Promise<BaselineResult> {
   const topic = `bench-${opts.kind}-${opts.runId}`;
   await ensureTopic(opts.config.rocketmq, topic, opts.kind === 'raw' ? 'NORMAL' : 'TRANSACTION');
@@ -78,6 +83,8 @@ export async function runBaseline(opts: {
     checker: { check: async () => COMMIT as never },
   });
   await producer.startup();
+  const sampler = new ProcessSampler(opts.measured);
+  sampler.begin();
   await runWithConcurrency(
     opts.messages,
     opts.concurrency,
@@ -97,6 +104,7 @@ export async function runBaseline(opts: {
   );
   const deadline = Date.now() + 60_000;
   while (completions.length < opts.messages && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const processes = sampler.end();
   running = false;
   await Promise.all(loops);
   await producer.shutdown();
@@ -106,5 +114,6 @@ export async function runBaseline(opts: {
     messages: completions.length,
     throughput: Math.round(sustainedRate(completions) * 10) / 10,
     sendToReceiveMs: summarize(latencies),
+    processes,
   };
 }

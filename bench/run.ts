@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { parseArgs } from 'node:util';
 import mysql from 'mysql2/promise';
@@ -59,6 +59,7 @@ const runId = randomUUID().slice(0, 8);
 const taskQueue = `rmsg-bench-${runId}`;
 const config = loadConfig(process.env, { temporal: { ...loadConfig().temporal, taskQueue } });
 const payload = Buffer.alloc(payloadBytes, 'x');
+const COMPILED_CLI = 'dist/src/cli/main.js';
 
 const started = new Map<string, number>();
 const confirmCalled = new Map<string, number>();
@@ -186,7 +187,7 @@ const result = {
   processes: usage,
   cpuMsPerMessage: cpuMsPer(usage, finishedAt.size),
   floor: undefined as (FloorResult & { cpuMsPerWorkflow: CpuPer; ratios: Record<string, number> }) | undefined,
-  baselines: [] as (BaselineResult & { throughputRatio: number; p99Ratio: number })[],
+  baselines: [] as (BaselineResult & { cpuMsPerMessage: CpuPer; throughputRatio: number; p99Ratio: number })[],
 };
 
 await Promise.all(consumers.map((c) => c.stop()));
@@ -213,9 +214,22 @@ if (args.baselines && !args['no-baselines']) {
   };
   for (const kind of ['raw', 'transactional'] as const) {
     console.error(`baseline: ${kind} RocketMQ...`);
-    const b = await runBaseline({ kind, config, log, runId, messages, subscribers, concurrency, rate, payload });
+    const measured = [{ name: 'bench', pid: process.pid }, ...stackPids.filter((p) => p.name === 'proxy')];
+    const b = await runBaseline({
+      kind,
+      config,
+      log,
+      runId,
+      messages,
+      subscribers,
+      concurrency,
+      rate,
+      payload,
+      measured,
+    });
     result.baselines.push({
       ...b,
+      cpuMsPerMessage: cpuMsPer(b.processes, b.messages),
       throughputRatio: Math.round((result.throughput / Math.max(0.001, b.throughput)) * 1000) / 1000,
       p99Ratio: Math.round((result.latencyMs.confirmToHandler.p99 / Math.max(1, b.sendToReceiveMs.p99)) * 100) / 100,
     });
@@ -261,10 +275,14 @@ function stackPid(name: string): number {
   return Number(readFileSync(`${cache}/state/run/${name}.pid`, 'utf8').trim());
 }
 
-/** The service worker as its own process, so its CPU and memory are measured like the others'. */
+/**
+ * The service worker as its own process, so its CPU and memory are measured like the others'. It is the
+ * compiled worker with its prebuilt bundle, as deployed (`npm run bench` builds it first).
+ */
 async function startWorker(): Promise<ChildProcess> {
   const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/cli/main.ts', 'worker'], {
+  if (!existsSync(COMPILED_CLI)) fail(`${COMPILED_CLI} is missing: npm run build (npm run bench does)`);
+  const child = spawn(process.execPath, [...profile, COMPILED_CLI, 'worker'], {
     env: { ...process.env, RMSG_TASK_QUEUE: taskQueue, RMSG_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -351,7 +369,7 @@ function printTable(): void {
   }
   for (const b of result.baselines) {
     console.log(
-      `  baseline ${b.name}: ${b.throughput} msg/s, send->receive p50 ${b.sendToReceiveMs.p50} p99 ${b.sendToReceiveMs.p99} ms; ours/baseline throughput ${b.throughputRatio}, p99 ${b.p99Ratio}x`,
+      `  baseline ${b.name}: ${b.throughput} msg/s, send->receive p50 ${b.sendToReceiveMs.p50} p99 ${b.sendToReceiveMs.p99} ms; ours/baseline throughput ${b.throughputRatio}, p99 ${b.p99Ratio}x; cpu ms/msg ${JSON.stringify(b.cpuMsPerMessage)}`,
     );
   }
 }

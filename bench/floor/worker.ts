@@ -4,15 +4,22 @@
  * "first task <workflow id>" as each workflow's first task has run.
  */
 import { fileURLToPath } from 'node:url';
-import { type InjectedSinks, NativeConnection, Worker } from '@temporalio/worker';
+import { type InjectedSinks, NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../src/config.js';
+import { guardedWorkerClass } from '../../src/worker/guarded-worker.js';
 import type { FloorSinks } from './workflow.js';
+
+// Run like the compiled service worker: the same worker class, and stacks not source-mapped by node.
+process.setSourceMapsEnabled(false);
 
 const taskQueue = process.argv[2];
 if (!taskQueue) throw new Error('usage: floor/worker.ts <task queue>');
 const { temporal } = loadConfig();
 const connection = await NativeConnection.connect({ address: temporal.address });
-const worker = await Worker.create({
+const worker = await guardedWorkerClass((stuck) => {
+  console.error('floor workflow stuck', stuck);
+  process.exit(70);
+}).create({
   connection,
   namespace: temporal.namespace,
   taskQueue,

@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { type Activities, createActivities } from '../../activities/index.js';
 import type { Config } from '../config.js';
 import { definedOnly } from '../config-parse.js';
@@ -10,6 +10,7 @@ import { dataConverterOf } from '../temporal/codec.js';
 import { connectTemporalClient, temporalConnectionOptions } from '../temporal/connection.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
 import { tracingActivityInterceptors, tracingWorkflowSinks } from '../tracing.js';
+import { guardedWorkerClass, type OnStuckActivation } from './guarded-worker.js';
 import { serviceWorkflowBundle } from './workflow-bundle.js';
 
 export interface ServiceWorker {
@@ -31,6 +32,8 @@ export async function createServiceWorker(
     workflowBundle?: WorkflowBundle;
     /** Wraps the activities before the worker runs them (fault injection in tests). */
     wrapActivities?: (activities: Activities) => Activities;
+    /** A stuck workflow thread serves nothing: by default the process exits for its supervisor to restart. */
+    onStuckActivation?: OnStuckActivation;
   } = {},
 ): Promise<ServiceWorker> {
   const workflowBundle = opts.workflowBundle ?? (await serviceWorkflowBundle(log));
@@ -40,7 +43,13 @@ export async function createServiceWorker(
   const publisher = createRocketmqPublisher({ ...config.rocketmq, log });
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const temporal = await connectTemporalClient(config.temporal, config.codec);
-  const worker = await Worker.create({
+  const onStuck: OnStuckActivation =
+    opts.onStuckActivation ??
+    ((stuck) => {
+      log.fatal(stuck, 'workflow code has not answered an activation: the workflow thread is stuck; exiting');
+      process.exit(70);
+    });
+  const worker = await guardedWorkerClass(onStuck).create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
