@@ -8,15 +8,27 @@ import type { ActivityDeps } from './deps.js';
 import { createHousekeepingActivities } from './housekeeping.js';
 import { createOpenMessageActivities } from './open-message.js';
 import { createProjectionActivities, projectionWriting } from './projection.js';
-import { createPublishActivities } from './publish.js';
+import { createPublishActivities, type PublishInput } from './publish.js';
 import { createRedriveActivities } from './redrive.js';
 import { createRegistrationActivities } from './registration.js';
 import { createSubscriberActivities } from './subscribers.js';
 
 export type { ActivityDeps } from './deps.js';
 
-/** All activities of the service worker, bound to their dependencies. */
-export function createActivities(deps: ActivityDeps) {
+/**
+ * All activities of the service worker, bound to their dependencies. `wrap` (fault injection in tests)
+ * wraps them before the worker runs them; the first task's publication goes through the wrapped
+ * publishMessage like every other.
+ */
+export function createActivities(
+  deps: ActivityDeps,
+  wrap: (activities: Activities) => Activities = (a) => a,
+): Activities {
+  const activities: Activities = wrap(boundActivities(deps, (input) => activities.publishMessage(input)));
+  return activities;
+}
+
+function boundActivities(deps: ActivityDeps, publishMessage: (input: PublishInput) => Promise<{ messageId: string }>) {
   // Inside the bounds of the local activities that use them (2 s, and 1.5 s for publishing).
   const mysql = new DependencyGate('mysql', deps.log, { callTimeoutMs: 1500, probeIntervalMs: 1000 });
   const rocketmq = new DependencyGate('rocketmq', deps.log, { callTimeoutMs: 1200, probeIntervalMs: 1000 });
@@ -36,6 +48,7 @@ export function createActivities(deps: ActivityDeps) {
       ...subscribers,
       ...timings,
       writeProjection: projectionWriting({ ...deps, mysql }),
+      publishMessage,
     }),
     ...createPublishActivities({ ...deps, rocketmq }),
     ...createCheckBackActivities({ ...deps, registry, mysql }),
@@ -46,4 +59,4 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
-export type Activities = ReturnType<typeof createActivities>;
+export type Activities = ReturnType<typeof boundActivities>;

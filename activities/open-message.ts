@@ -1,9 +1,22 @@
-import type { Timings } from '../workflows/definitions.js';
-import { type Opening, opened } from '../workflows/message-state.js';
-import type { projectionWriting } from './projection.js';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ProjectionWrite } from '../src/db/projection-writer.js';
+import { FailureType, type Timings } from '../workflows/definitions.js';
+import {
+  type FirstPublication,
+  firstPublished,
+  type Opening,
+  opened,
+  pendingGroups,
+} from '../workflows/message-state.js';
+import { ProjectionSync } from '../workflows/projection-sync.js';
+import type { PublishInput } from './publish.js';
 import type { createSubscriberActivities } from './subscribers.js';
 
-export type OpenMessageInput = Omit<Opening, 'timings' | 'subscribers'> & { overrides: Partial<Timings> };
+export type OpenMessageInput = Omit<Opening, 'timings' | 'subscribers'> & {
+  overrides: Partial<Timings>;
+  /** A confirmed message is also published, to the subscribers taken, and that is written too. */
+  publish?: boolean;
+};
 
 export interface OpenMessageResult {
   timings: Timings;
@@ -11,33 +24,58 @@ export interface OpenMessageResult {
   subscribers?: string[];
   /** Why nothing was written: the key is an earlier message's. */
   keyReused?: string;
+  /** The first publication, when asked for; `written` when its projection write landed too. */
+  publication?: FirstPublication & { written: boolean };
 }
 
 /**
  * A message's whole first workflow task in one local activity (one activation of the workflow instead of
- * three): its timings, a send's subscribers, and its first projection write. The workflow builds the same
- * state from the answer with the same pure function (`opened`), so what was written is what it holds.
+ * five): its timings, a send's subscribers, its first projection write, and a confirmed message's first
+ * publication with its write. The workflow builds the same state from the answer with the same pure
+ * functions (`opened`, `firstPublished`) and the same write bookkeeping, so what was written is what it
+ * holds.
  */
 export function createOpenMessageActivities(deps: {
   resolveTimings: (overrides: Partial<Timings>) => Promise<Timings>;
   snapshotSubscribers: ReturnType<typeof createSubscriberActivities>['snapshotSubscribers'];
-  writeProjection: ReturnType<typeof projectionWriting>;
+  writeProjection: (write: ProjectionWrite) => Promise<{ keyReused?: string }>;
+  /** The worker's publishMessage activity: a refusal is an ApplicationFailure of type publishRejected. */
+  publishMessage: (input: PublishInput) => Promise<{ messageId: string }>;
 }) {
   return {
-    async openMessage({ overrides, ...opening }: OpenMessageInput): Promise<OpenMessageResult> {
-      const { message, confirmed } = opening;
+    async openMessage({ overrides, publish, ...opening }: OpenMessageInput): Promise<OpenMessageResult> {
+      const { message, confirmed, at } = opening;
       const timings = await deps.resolveTimings(overrides);
       const subscribers = confirmed
         ? await deps.snapshotSubscribers({ topic: message.topic, tag: message.tag })
         : undefined;
       const t = opened({ ...opening, timings, subscribers });
-      const { keyReused } = await deps.writeProjection({
-        state: t.state,
-        deliveries: t.state.deliveries,
-        events: t.unsynced,
-        message,
-      });
-      return keyReused === undefined ? { timings, subscribers } : { timings, keyReused };
+      const projection = new ProjectionSync(message, false);
+      const first = projection.next(t);
+      // A copy: the state goes on to its publication, and a write holds the state as it was taken.
+      const { keyReused } = await deps.writeProjection(structuredClone(first.input));
+      if (keyReused !== undefined) return { timings, keyReused };
+      if (!(publish && confirmed)) return { timings, subscribers };
+
+      projection.written(t, first);
+      const outcome = await publication(t.state.key, pendingGroups(t.state), opening);
+      firstPublished(t, at, message.delayMs, outcome);
+      // A write that fails here is the workflow's to make again, as it holds the state.
+      const written = await deps.writeProjection(projection.next(t).input).then(
+        () => true,
+        () => false,
+      );
+      return { timings, subscribers, publication: { ...outcome, written } };
     },
   };
+
+  async function publication(key: string, groups: string[], o: Omit<Opening, 'timings'>): Promise<FirstPublication> {
+    try {
+      return await deps.publishMessage({ key, groups, round: 1, delayMs: o.message.delayMs, message: o.message });
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.type === FailureType.publishRejected)
+        return { rejected: err.message };
+      return { failed: (err instanceof Error ? err.message : String(err)).slice(0, 500) };
+    }
+  }
 }

@@ -103,8 +103,13 @@ export interface ReliableMessageInput {
  * the first projection write); before (1, no field), one local activity each.
  */
 export const OPENS_IN_ONE_LOCAL_ACTIVITY = 2;
+/**
+ * From protocol 3 that local activity also makes a confirmed message's first publication and writes it
+ * (one activation of the workflow instead of three); before, a local activity each.
+ */
+export const PUBLISHES_IN_FIRST_LOCAL_ACTIVITY = 3;
 /** The protocol new starts follow: the newest. */
-export const STARTER_PROTOCOL = OPENS_IN_ONE_LOCAL_ACTIVITY;
+export const STARTER_PROTOCOL = PUBLISHES_IN_FIRST_LOCAL_ACTIVITY;
 
 /**
  * Version of the `resume` state. Bump it, and keep reading the older shapes, whenever a change of this

@@ -206,6 +206,20 @@ export function published(t: Tracked, now: number, groups: string[], messageId: 
   });
 }
 
+/** How the publication a confirmed message's first task makes (with its first write) went. */
+export type FirstPublication = { messageId: string } | { failed: string } | { rejected: string };
+
+/**
+ * The first task's publication, to every group the message was opened with: published, or failed
+ * (retried on the workflow's timers), or refused for good (DEAD(REJECTED)). The local activity that
+ * publishes and the workflow both apply it, so what was written is what the workflow holds.
+ */
+export function firstPublished(t: Tracked, at: number, delayMs: number | undefined, outcome: FirstPublication): void {
+  if ('messageId' in outcome) published(t, at, pendingGroups(t.state), outcome.messageId, delayMs);
+  else if ('rejected' in outcome) markDead(t, at, 'REJECTED', outcome.rejected);
+  else publishFailed(t, at, outcome.failed);
+}
+
 /** Groups that still have to consume (not yet CONSUMED, not given up). */
 export function pendingGroups(s: MessageState): string[] {
   return s.deliveries.filter((d) => d.status === 'PENDING' || d.status === 'RECEIVED').map((d) => d.group);

@@ -17,6 +17,7 @@ import {
   type MessageState,
   OPENS_IN_ONE_LOCAL_ACTIVITY,
   PRODUCER_CHECK_BACK_ACTIVITY,
+  PUBLISHES_IN_FIRST_LOCAL_ACTIVITY,
   RESUME_SCHEMA_VERSION,
   type ReliableMessageInput,
   resendUpdate,
@@ -48,6 +49,16 @@ const local = wf.proxyLocalActivities<Activities>({
 const publishing = wf.proxyLocalActivities<Activities>({
   scheduleToCloseTimeout: '1500ms',
   retry: { maximumAttempts: 1 },
+});
+
+/**
+ * The first task's one local activity from protocol 3: reads, two writes and a RocketMQ send, each
+ * bounded by its dependency's call timeout, so longer than `local`; still well inside the task.
+ */
+const firstTask = wf.proxyLocalActivities<Activities>({
+  scheduleToCloseTimeout: '7s',
+  startToCloseTimeout: '6s',
+  retry: { initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '500ms', maximumAttempts: 2 },
 });
 
 /** Waits between attempts at a dependency that is down: short at first, capped so recovery is seen soon. */
@@ -140,32 +151,46 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
     }
     M.producerCheckBackAnswered(t, now(), await askCheckBack('producer', s().producerGroup, PRODUCER_ANSWERS));
   }
-  // DEAD(UNCONFIRMED) waits for an operator's confirm or cancel.
+  // DEAD(UNCONFIRMED) waits for an operator's confirm or cancel; DEAD(REJECTED) by the first task, for a resend.
   if (s().status === 'DEAD') await waitUntil(() => s().status !== 'DEAD');
 
   // ---- 3. publish, then resend to the subscribers that have not consumed until all have
+  if (opening.firstPublicationFailed) {
+    // As any failed publication: written, then tried again after a wait.
+    await sync();
+    await settled(wf.sleep(RETRY_FIRST_MS));
+  }
   if (s().status !== 'CANCELLED') await deliver();
   await sync();
   return t.state;
 
   /**
-   * The message's first state. One local activity resolves its timings, takes a send's subscribers and
-   * writes the row; runs started before that protocol (see STARTER_PROTOCOL) took a local activity each.
+   * The message's first state. One local activity resolves its timings, takes a send's subscribers,
+   * writes the row and (from protocol 3) makes a send's first publication and writes it; runs started
+   * before (see STARTER_PROTOCOL) took a local activity each.
    */
-  async function firstState(): Promise<{ t: M.Tracked; keyReused?: string }> {
+  async function firstState(): Promise<{ t: M.Tracked; keyReused?: string; firstPublicationFailed?: boolean }> {
     // Created when the execution started, not when this task runs: a retried first task (the first
     // timed out after writing the projection row) must recognise that row as its own.
     const createdAt = wf.workflowInfo().startTime.getTime();
     const base = { message: input.message, createdAt, confirmed: input.confirmed, specHash: input.specHash };
-    if ((input.protocol ?? 1) < OPENS_IN_ONE_LOCAL_ACTIVITY) {
+    const protocol = input.protocol ?? 1;
+    if (protocol < OPENS_IN_ONE_LOCAL_ACTIVITY) {
       const timings = await retrying(() => local.resolveTimings(input.timings ?? {}));
       return { t: M.opened({ ...base, timings, at: now() }) };
     }
     const at = now();
-    const r = await retrying(() => local.openMessage({ ...base, at, overrides: input.timings ?? {} }));
+    const publish = protocol >= PUBLISHES_IN_FIRST_LOCAL_ACTIVITY;
+    const r = await retrying(() =>
+      (publish ? firstTask : local).openMessage({ ...base, at, overrides: input.timings ?? {}, publish }),
+    );
     const opened = M.opened({ ...base, at, timings: r.timings, subscribers: r.subscribers });
     if (r.keyReused === undefined) projection.written(opened, projection.next(opened));
-    return { t: opened, keyReused: r.keyReused };
+    if (r.publication) {
+      M.firstPublished(opened, at, input.message.delayMs, r.publication);
+      if (r.publication.written) projection.written(opened, projection.next(opened));
+    }
+    return { t: opened, keyReused: r.keyReused, firstPublicationFailed: r.publication && 'failed' in r.publication };
   }
 
   /** The first projection write, unless the first task made it; a key of an earlier message is refused. */

@@ -55,9 +55,7 @@ export async function createServiceWorker(
     taskQueue: config.temporal.taskQueue,
     workflowBundle,
     dataConverter: dataConverterOf(config.codec),
-    activities: (opts.wrapActivities ?? ((a) => a))(
-      createActivities({ prisma, projections, publisher, config, log, temporal }),
-    ),
+    activities: createActivities({ prisma, projections, publisher, config, log, temporal }, opts.wrapActivities),
     interceptors: { activity: tracingActivityInterceptors() },
     sinks: tracingWorkflowSinks(),
     ...definedOnly(config.worker),

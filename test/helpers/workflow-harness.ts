@@ -249,18 +249,19 @@ function fakeActivities(
       throw err;
     }
   };
+  const publishMessage = async (input: PublishInput) => {
+    const m = messageOf(input.key);
+    m.publishAttempts += 1;
+    m.options.onPublish?.(m.publishAttempts, input);
+    m.publishes.push({ ...input, at: Date.now() });
+    for (const group of input.groups) if (m.options.consumeOnPublish?.includes(group)) consumed(m, group);
+    return { messageId: `fake-${m.publishes.length}` };
+  };
   return {
     ...opening,
     // The real first task, over the fakes above.
-    ...createOpenMessageActivities({ ...opening, writeProjection }),
-    async publishMessage(input) {
-      const m = messageOf(input.key);
-      m.publishAttempts += 1;
-      m.options.onPublish?.(m.publishAttempts, input);
-      m.publishes.push({ ...input, at: Date.now() });
-      for (const group of input.groups) if (m.options.consumeOnPublish?.includes(group)) consumed(m, group);
-      return { messageId: `fake-${m.publishes.length}` };
-    },
+    ...createOpenMessageActivities({ ...opening, writeProjection, publishMessage }),
+    publishMessage,
     async findCheckBack({ kind, group }) {
       if (kind === 'consumer') return lookup(group)?.options.consumerCheckBack ? { taskQueue: checkBackQueue } : null;
       const m = messageOf(group);
