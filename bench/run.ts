@@ -23,7 +23,7 @@ import { type BaselineResult, runBaseline } from './baselines.js';
 import { runWithConcurrency } from './concurrency.js';
 import { type FloorResult, runFloor } from './floor/baseline.js';
 import { historyCost } from './history-cost.js';
-import { ProcessSampler } from './process-stats.js';
+import { idleCpuMsPerSecond, ProcessSampler } from './process-stats.js';
 import { summarize, sustainedRate } from './stats.js';
 
 const { values: args } = parseArgs({
@@ -85,11 +85,6 @@ const orFail = <T>(p: Promise<T>): Promise<T> =>
   });
 const stackPids = ['temporal', 'proxy', 'namesrv', 'mariadb'].map((name) => ({ name, pid: stackPid(name) }));
 // The bench process itself runs the producer and the consumers.
-const sampler = new ProcessSampler([
-  ...workers.map((w, i) => ({ name: workerCount === 1 ? 'worker' : `worker${i + 1}`, pid: w.pid ?? 0 })),
-  { name: 'bench', pid: process.pid },
-  ...stackPids,
-]);
 
 const topic = `bench-rm-${runId}`;
 await ensureTopic(config.rocketmq, topic, 'NORMAL');
@@ -122,6 +117,15 @@ const prisma = createPrisma(config.databaseUrl);
 console.error(
   `bench ${runId}: ${messages} messages, ${subscribers} subscriber(s), mode ${mode}, concurrency ${concurrency}${rate ? `, rate ${rate}/s` : ''}, payload ${payloadBytes} B`,
 );
+const measured = [
+  ...workers.map((w, i) => ({ name: workerCount === 1 ? 'worker' : `worker${i + 1}`, pid: w.pid ?? 0 })),
+  { name: 'bench', pid: process.pid },
+  ...stackPids,
+];
+const sampler = new ProcessSampler(measured);
+// Once the just-started processes have settled (the worker loads its workflow bundle into its thread).
+await new Promise((r) => setTimeout(r, 3000));
+const idleMsPerSecond = await idleCpuMsPerSecond(measured, 3000);
 sampler.begin();
 const t0 = Date.now();
 const progress = setInterval(() => printProgress(), 500);
@@ -186,6 +190,16 @@ const result = {
   },
   processes: usage,
   cpuMsPerMessage: cpuMsPer(usage, finishedAt.size),
+  /** Each process's CPU a second before the run, with nothing to do. */
+  idleCpuMsPerSecond: idleMsPerSecond,
+  /** Per message, less what each process spends idle over the same time. */
+  cpuMsPerMessageBeyondIdle: cpuMsPer(
+    usage.map((p) => ({
+      ...p,
+      cpuSeconds: Math.max(0, p.cpuSeconds - ((idleMsPerSecond[p.name] ?? 0) * elapsedS) / 1000),
+    })),
+    finishedAt.size,
+  ),
   floor: undefined as (FloorResult & { cpuMsPerWorkflow: CpuPer; ratios: Record<string, number> }) | undefined,
   baselines: [] as (BaselineResult & { cpuMsPerMessage: CpuPer; throughputRatio: number; p99Ratio: number })[],
 };
@@ -360,6 +374,8 @@ function printTable(): void {
       `  ${p.name.padEnd(10)} cpu ${p.cpuSeconds.toFixed(1).padStart(6)} s (${String(result.cpuMsPerMessage[p.name]).padStart(5)} ms/msg)  peak rss ${String(p.peakRssMb).padStart(5)} MB`,
     );
   console.log(`  cpu outside the Temporal server: ${result.cpuMsPerMessage.outsideTemporal} ms/msg`);
+  console.log(`  idle background before the run, cpu ms/s: ${JSON.stringify(result.idleCpuMsPerSecond)}`);
+  console.log(`  cpu ms/msg beyond that background: ${JSON.stringify(result.cpuMsPerMessageBeyondIdle)}`);
   const f = result.floor;
   if (f) {
     console.log(

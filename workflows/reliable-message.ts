@@ -180,7 +180,7 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
       return { t: M.opened({ ...base, timings, at: now() }) };
     }
     const at = now();
-    const publish = protocol >= PUBLISHES_IN_FIRST_LOCAL_ACTIVITY;
+    const publish = protocol >= PUBLISHES_IN_FIRST_LOCAL_ACTIVITY && input.confirmed;
     const r = await retrying(() =>
       (publish ? firstTask : local).openMessage({ ...base, at, overrides: input.timings ?? {}, publish }),
     );
