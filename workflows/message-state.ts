@@ -10,6 +10,7 @@ import type {
   MessageEventType,
   MessageSpec,
   MessageState,
+  MessageStatus,
   Timings,
 } from './definitions.js';
 
@@ -21,6 +22,11 @@ export class InvalidTransition extends Error {
 export interface Tracked {
   state: MessageState;
   unsynced: MessageEvent[];
+}
+
+/** A message's status when its workflow starts (the starter shows it as a search attribute too). */
+export function startStatus(confirmed: boolean): MessageStatus {
+  return confirmed ? 'SENDING' : 'WAITING_CONFIRM';
 }
 
 export function initialState(
@@ -36,7 +42,7 @@ export function initialState(
     topic: message.topic,
     tag: message.tag,
     producerGroup: message.producerGroup,
-    status: confirmed ? 'SENDING' : 'WAITING_CONFIRM',
+    status: startStatus(confirmed),
     sendRound: 0,
     sendCount: 0,
     checkBackCount: 0,

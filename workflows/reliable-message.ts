@@ -125,8 +125,9 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   const t = opening.t;
   tracked = t;
   const s = () => t.state;
-  // The client sets the search attributes at start; upsert only when the status moves on.
-  let shownStatus = t.state.status;
+  // The client sets the search attributes at start (a continued run keeps them); upsert only when the
+  // status moves on, the first task's publication included.
+  let shownStatus = resume ? resume.state.status : M.startStatus(input.confirmed);
 
   // Signals (acks from the SDK) are buffered by Temporal until a handler exists.
   wf.setHandler(stateQuery, () => t.state);
@@ -294,13 +295,17 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
     }
   }
 
-  /** Writes the projection (and the status search attribute) until it holds the current state. */
+  /**
+   * Writes the projection (and the status search attribute) until it holds the current state. The status
+   * is shown even when its write was made already (by the first task's local activity).
+   */
   async function sync(): Promise<void> {
-    while (projection.needed(t)) {
+    for (;;) {
       if (shownStatus !== s().status) {
         shownStatus = s().status;
         wf.upsertSearchAttributes([{ key: SearchAttribute.status, value: shownStatus }]);
       }
+      if (!projection.needed(t)) break;
       const write = projection.next(t);
       await retrying(() => local.syncProjection(write.input));
       projection.written(t, write);

@@ -8,6 +8,7 @@ import {
   stateQuery,
   workflowIdForKey,
 } from '../../workflows/definitions.js';
+import { startStatus } from '../../workflows/message-state.js';
 import { KeyConflictError } from '../errors.js';
 import { checkTopicFit, type MessageSpecInput } from '../message-spec.js';
 import type { TopicCatalog } from '../rocketmq/topic-catalog.js';
@@ -57,7 +58,7 @@ export async function startMessage(
       typedSearchAttributes: [
         { key: SearchAttribute.messageKey, value: message.key },
         { key: SearchAttribute.topic, value: message.topic },
-        { key: SearchAttribute.status, value: confirmed ? 'SENDING' : 'WAITING_CONFIRM' },
+        { key: SearchAttribute.status, value: startStatus(confirmed) },
         { key: SearchAttribute.producerGroup, value: message.producerGroup },
       ],
       staticSummary: `${message.topic}${message.tag ? `:${message.tag}` : ''} · ${message.key} · from ${message.producerGroup}`,

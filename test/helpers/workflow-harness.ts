@@ -16,11 +16,13 @@ import {
   PRODUCER_CHECK_BACK_ACTIVITY,
   RELIABLE_MESSAGE_WORKFLOW,
   type ReliableMessageInput,
+  SearchAttribute,
   STARTER_PROTOCOL,
   stateQuery,
   type Timings,
   workflowIdForKey,
 } from '../../workflows/definitions.js';
+import { startStatus } from '../../workflows/message-state.js';
 import type { reliableMessageWorkflow } from '../../workflows/reliable-message.js';
 import { eventually } from './eventually.js';
 import { ignoreClosed, terminateRunningWorkflows } from './running-workflows.js';
@@ -197,6 +199,8 @@ export class WorkflowHarness {
       taskQueue: this.taskQueue,
       workflowId: workflowIdForKey(m.key),
       args: [input],
+      // As the client starts it: the workflow upserts the status only when it moves on.
+      typedSearchAttributes: [{ key: SearchAttribute.status, value: startStatus(confirmed) }],
     });
     return m;
   }

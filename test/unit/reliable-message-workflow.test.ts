@@ -7,7 +7,9 @@ import {
   confirmUpdate,
   FailureType,
   resendUpdate,
+  SearchAttribute,
 } from '../../workflows/definitions.js';
+import { eventually } from '../helpers/eventually.js';
 import { uniqueId } from '../helpers/stack.js';
 import { UNIT_TIMINGS } from '../helpers/unit-timings.js';
 import { type FakeMessage, WorkflowHarness } from '../helpers/workflow-harness.js';
@@ -262,6 +264,12 @@ describe.concurrent('the reliable-message workflow with fake activities', () => 
     });
     expect(dead.deliveries).toMatchObject([{ group: 'stock', status: 'DEAD' }]);
     expect(m.publishAttempts).toBe(1);
+    // Operators find it by status in Temporal UI.
+    await eventually(
+      async () => (await m.handle.describe()).typedSearchAttributes.get(SearchAttribute.status) === 'DEAD',
+      5000,
+      'MessageStatus DEAD',
+    );
   });
 
   it('a key that belongs to an earlier message ends the run DEAD(KEY_REUSED) before anything is published', async ({
