@@ -5,6 +5,7 @@ import type { Timings } from '../workflows/definitions.js';
 import { createAuditActivities } from './audit.js';
 import { createCheckBackActivities } from './check-back.js';
 import type { ActivityDeps } from './deps.js';
+import { createFirstPublicationActivities } from './first-publication.js';
 import { createHousekeepingActivities } from './housekeeping.js';
 import { createOpenMessageActivities } from './open-message.js';
 import { createProjectionActivities, projectionWriting } from './projection.js';
@@ -34,6 +35,7 @@ function boundActivities(deps: ActivityDeps, publishMessage: (input: PublishInpu
   const rocketmq = new DependencyGate('rocketmq', deps.log, { callTimeoutMs: 1200, probeIntervalMs: 1000 });
   const registry = createRegistry(deps.prisma);
   const subscribers = createSubscriberActivities({ registry, mysql });
+  const writeProjection = projectionWriting({ ...deps, mysql });
   /** The message's timings: the global defaults with its own overrides on top. */
   const timings = {
     async resolveTimings(overrides: Partial<Timings>): Promise<Timings> {
@@ -44,12 +46,8 @@ function boundActivities(deps: ActivityDeps, publishMessage: (input: PublishInpu
     ...createProjectionActivities({ ...deps, mysql }),
     ...subscribers,
     ...timings,
-    ...createOpenMessageActivities({
-      ...subscribers,
-      ...timings,
-      writeProjection: projectionWriting({ ...deps, mysql }),
-      publishMessage,
-    }),
+    ...createOpenMessageActivities({ ...subscribers, ...timings, writeProjection, publishMessage }),
+    ...createFirstPublicationActivities({ ...subscribers, writeProjection, publishMessage }),
     ...createPublishActivities({ ...deps, rocketmq }),
     ...createCheckBackActivities({ ...deps, registry, mysql }),
     ...createRegistrationActivities({ registry }),

@@ -1,6 +1,5 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import type { ProjectionWrite } from '../src/db/projection-writer.js';
-import { FailureType, type Timings } from '../workflows/definitions.js';
+import type { Timings } from '../workflows/definitions.js';
 import {
   type FirstPublication,
   firstPublished,
@@ -9,7 +8,7 @@ import {
   pendingGroups,
 } from '../workflows/message-state.js';
 import { ProjectionSync } from '../workflows/projection-sync.js';
-import type { PublishInput } from './publish.js';
+import { firstPublication, landed, type PublishMessage } from './first-publication.js';
 import type { createSubscriberActivities } from './subscribers.js';
 
 export type OpenMessageInput = Omit<Opening, 'timings' | 'subscribers'> & {
@@ -39,8 +38,7 @@ export function createOpenMessageActivities(deps: {
   resolveTimings: (overrides: Partial<Timings>) => Promise<Timings>;
   snapshotSubscribers: ReturnType<typeof createSubscriberActivities>['snapshotSubscribers'];
   writeProjection: (write: ProjectionWrite) => Promise<{ keyReused?: string }>;
-  /** The worker's publishMessage activity: a refusal is an ApplicationFailure of type publishRejected. */
-  publishMessage: (input: PublishInput) => Promise<{ messageId: string }>;
+  publishMessage: PublishMessage;
 }) {
   return {
     async openMessage({ overrides, publish, ...opening }: OpenMessageInput): Promise<OpenMessageResult> {
@@ -58,24 +56,10 @@ export function createOpenMessageActivities(deps: {
       if (!(publish && confirmed)) return { timings, subscribers };
 
       projection.written(t, first);
-      const outcome = await publication(t.state.key, pendingGroups(t.state), opening);
+      const outcome = await firstPublication(deps.publishMessage, t.state.key, pendingGroups(t.state), message);
       firstPublished(t, at, message.delayMs, outcome);
-      // A write that fails here is the workflow's to make again, as it holds the state.
-      const written = await deps.writeProjection(projection.next(t).input).then(
-        () => true,
-        () => false,
-      );
+      const written = await landed(deps.writeProjection(projection.next(t).input));
       return { timings, subscribers, publication: { ...outcome, written } };
     },
   };
-
-  async function publication(key: string, groups: string[], o: Omit<Opening, 'timings'>): Promise<FirstPublication> {
-    try {
-      return await deps.publishMessage({ key, groups, round: 1, delayMs: o.message.delayMs, message: o.message });
-    } catch (err) {
-      if (err instanceof ApplicationFailure && err.type === FailureType.publishRejected)
-        return { rejected: err.message };
-      return { failed: (err instanceof Error ? err.message : String(err)).slice(0, 500) };
-    }
-  }
 }

@@ -104,10 +104,16 @@ export interface ReliableMessageInput {
  */
 export const OPENS_IN_ONE_LOCAL_ACTIVITY = 2;
 /**
- * From protocol 3 that local activity also makes a confirmed message's first publication and writes it
- * (one activation of the workflow instead of three); before, a local activity each.
+ * From protocol 3 that local activity also makes a send's first publication and writes it, and a
+ * prepared message's confirm is carried out in one local activity too (subscribers, first publication,
+ * their write): one activation of the workflow instead of three each; before, a local activity each.
  */
 export const PUBLISHES_IN_FIRST_LOCAL_ACTIVITY = 3;
+/**
+ * How long one publication may take: a confirm's answer leaves with the workflow task that publishes, so
+ * a broker that hangs may hold a confirm this long at most.
+ */
+export const PUBLISH_TIMEOUT_MS = 1500;
 /** The protocol new starts follow: the newest. */
 export const STARTER_PROTOCOL = PUBLISHES_IN_FIRST_LOCAL_ACTIVITY;
 

@@ -17,6 +17,7 @@ import {
   type MessageState,
   OPENS_IN_ONE_LOCAL_ACTIVITY,
   PRODUCER_CHECK_BACK_ACTIVITY,
+  PUBLISH_TIMEOUT_MS,
   PUBLISHES_IN_FIRST_LOCAL_ACTIVITY,
   RESUME_SCHEMA_VERSION,
   type ReliableMessageInput,
@@ -42,18 +43,18 @@ const local = wf.proxyLocalActivities<Activities>({
 });
 
 /**
- * One RocketMQ send (milliseconds), in the same workflow task as the projection write. Short: a confirm's
- * answer leaves with that task, so a broker that hangs may hold a confirm this long at most (once the
- * worker knows the broker is down, it fails at once).
+ * One RocketMQ send (milliseconds), in the same workflow task as the projection write; bounded by
+ * PUBLISH_TIMEOUT_MS (once the worker knows the broker is down, it fails at once).
  */
 const publishing = wf.proxyLocalActivities<Activities>({
-  scheduleToCloseTimeout: '1500ms',
+  scheduleToCloseTimeout: PUBLISH_TIMEOUT_MS,
   retry: { maximumAttempts: 1 },
 });
 
 /**
- * The first task's one local activity from protocol 3: reads, two writes and a RocketMQ send, each
- * bounded by its dependency's call timeout, so longer than `local`; still well inside the task.
+ * From protocol 3, the local activities that publish a message for the first time (a send's first task,
+ * a confirm's): reads, writes and a RocketMQ send, each bounded by its dependency's call timeout, so
+ * longer than `local`; still well inside the task.
  */
 const firstTask = wf.proxyLocalActivities<Activities>({
   scheduleToCloseTimeout: '7s',
@@ -156,11 +157,7 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   if (s().status === 'DEAD') await waitUntil(() => s().status !== 'DEAD');
 
   // ---- 3. publish, then resend to the subscribers that have not consumed until all have
-  if (opening.firstPublicationFailed) {
-    // As any failed publication: written, then tried again after a wait.
-    await sync();
-    await settled(wf.sleep(RETRY_FIRST_MS));
-  }
+  if (opening.firstPublicationFailed) await afterFailedPublication();
   if (s().status !== 'CANCELLED') await deliver();
   await sync();
   return t.state;
@@ -208,8 +205,12 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
 
   async function deliver(): Promise<void> {
     if (s().subscribedAt === undefined) {
-      const groups = await retrying(() => local.snapshotSubscribers({ topic: s().topic, tag: s().tag }));
-      M.snapshotSubscribers(t, now(), groups);
+      if ((input.protocol ?? 1) >= PUBLISHES_IN_FIRST_LOCAL_ACTIVITY) {
+        await publishConfirmed();
+      } else {
+        const groups = await retrying(() => local.snapshotSubscribers({ topic: s().topic, tag: s().tag }));
+        M.snapshotSubscribers(t, now(), groups);
+      }
     }
     for (;;) {
       if (M.allConsumed(s())) {
@@ -235,6 +236,25 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
       }
       await publish();
     }
+  }
+
+  /**
+   * A prepared message's confirm carried out in one local activity (protocol 3): its subscribers, its
+   * first publication and their write, as the first task does for a send.
+   */
+  async function publishConfirmed(): Promise<void> {
+    const at = now();
+    const r = await retrying(() => firstTask.publishConfirmed({ tracked: t, at, message: input.message }));
+    M.snapshotSubscribers(t, at, r.subscribers);
+    M.firstPublished(t, at, input.message.delayMs, r.publication);
+    if (r.writtenVersion === s().version) projection.written(t, projection.next(t));
+    if ('failed' in r.publication) await afterFailedPublication();
+  }
+
+  /** As after any failed publication: the failure written, then a wait before the next try. */
+  async function afterFailedPublication(): Promise<void> {
+    await sync();
+    await settled(wf.sleep(RETRY_FIRST_MS));
   }
 
   /** One publication to the groups that have not consumed; DEAD(REJECTED) if RocketMQ refuses it for good. */

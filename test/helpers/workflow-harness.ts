@@ -1,6 +1,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { createFirstPublicationActivities } from '../../activities/first-publication.js';
 import type { Activities } from '../../activities/index.js';
 import { createOpenMessageActivities } from '../../activities/open-message.js';
 import type { PublishInput } from '../../activities/publish.js';
@@ -34,6 +35,7 @@ import { sharedWorkflowBundle } from './workflow-bundle.js';
 type WorkflowActivities = Pick<
   Activities,
   | 'openMessage'
+  | 'publishConfirmed'
   | 'resolveTimings'
   | 'syncProjection'
   | 'snapshotSubscribers'
@@ -265,6 +267,7 @@ function fakeActivities(
     ...opening,
     // The real first task, over the fakes above.
     ...createOpenMessageActivities({ ...opening, writeProjection, publishMessage }),
+    ...createFirstPublicationActivities({ ...opening, writeProjection, publishMessage }),
     publishMessage,
     async findCheckBack({ kind, group }) {
       if (kind === 'consumer') return lookup(group)?.options.consumerCheckBack ? { taskQueue: checkBackQueue } : null;
