@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ProjectionWrite } from '../src/db/projection-writer.js';
+import { settlesBefore } from '../src/deadline.js';
 import { FailureType, type MessageSpec, PUBLISH_TIMEOUT_MS } from '../workflows/definitions.js';
 import {
   type FirstPublication,
@@ -14,6 +15,8 @@ import type { createSubscriberActivities } from './subscribers.js';
 
 /** The worker's publishMessage activity: a refusal is an ApplicationFailure of type publishRejected. */
 export type PublishMessage = (input: PublishInput) => Promise<{ messageId: string }>;
+/** A projection write through the grouped writer; says whether the key is an earlier message's. */
+export type WriteProjection = (write: ProjectionWrite) => Promise<{ keyReused?: string }>;
 
 /**
  * A message's first publication, to `groups`, within PUBLISH_TIMEOUT_MS as any publication; never throws:
@@ -34,26 +37,29 @@ export async function firstPublication(
       return { failed: (err instanceof Error ? err.message : String(err)).slice(0, 500) };
     },
   );
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<FirstPublication>((resolve) => {
-    timer = setTimeout(
-      () => resolve({ failed: `RocketMQ did not answer within ${PUBLISH_TIMEOUT_MS} ms` }),
-      PUBLISH_TIMEOUT_MS,
-    );
-  });
-  try {
-    return await Promise.race([outcome, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
+  if (await settlesBefore(outcome, Date.now() + PUBLISH_TIMEOUT_MS)) return outcome;
+  return { failed: `RocketMQ did not answer within ${PUBLISH_TIMEOUT_MS} ms` };
 }
 
-/** Whether a projection write landed; one that fails is the workflow's to make again, as it holds the state. */
-export function landed(write: Promise<unknown>): Promise<boolean> {
-  return write.then(
+/**
+ * The first publication, to the groups `t` is open for, applied to `t` and written (`projection` knows
+ * what was written before): the steps a send's first task and a confirm share.
+ */
+export async function publishFirstAndWrite(
+  deps: { publishMessage: PublishMessage; writeProjection: WriteProjection },
+  t: Tracked,
+  projection: ProjectionSync,
+  at: number,
+  message: MessageSpec,
+): Promise<{ publication: FirstPublication; written: boolean }> {
+  const publication = await firstPublication(deps.publishMessage, t.state.key, pendingGroups(t.state), message);
+  firstPublished(t, at, message.delayMs, publication);
+  // A write that fails here is the workflow's to make again, as it holds the state.
+  const written = await deps.writeProjection(projection.next(t).input).then(
     () => true,
     () => false,
   );
+  return { publication, written };
 }
 
 export interface PublishConfirmedInput {
@@ -79,18 +85,21 @@ export interface PublishConfirmedResult {
  */
 export function createFirstPublicationActivities(deps: {
   snapshotSubscribers: ReturnType<typeof createSubscriberActivities>['snapshotSubscribers'];
-  writeProjection: (write: ProjectionWrite) => Promise<{ keyReused?: string }>;
+  writeProjection: WriteProjection;
   publishMessage: PublishMessage;
 }) {
   return {
     async publishConfirmed({ tracked: t, at, message }: PublishConfirmedInput): Promise<PublishConfirmedResult> {
       const subscribers = await deps.snapshotSubscribers({ topic: message.topic, tag: message.tag });
       snapshotSubscribers(t, at, subscribers);
-      const publication = await firstPublication(deps.publishMessage, t.state.key, pendingGroups(t.state), message);
-      firstPublished(t, at, message.delayMs, publication);
       // The row exists (the first task wrote it), and none of these deliveries was written before.
-      const write = new ProjectionSync(message, true).next(t);
-      const written = await landed(deps.writeProjection(write.input));
+      const { publication, written } = await publishFirstAndWrite(
+        deps,
+        t,
+        new ProjectionSync(message, true),
+        at,
+        message,
+      );
       return { subscribers, publication, writtenVersion: written ? t.state.version : undefined };
     },
   };

@@ -1,14 +1,7 @@
-import type { ProjectionWrite } from '../src/db/projection-writer.js';
 import type { Timings } from '../workflows/definitions.js';
-import {
-  type FirstPublication,
-  firstPublished,
-  type Opening,
-  opened,
-  pendingGroups,
-} from '../workflows/message-state.js';
+import { type FirstPublication, type Opening, opened } from '../workflows/message-state.js';
 import { ProjectionSync } from '../workflows/projection-sync.js';
-import { firstPublication, landed, type PublishMessage } from './first-publication.js';
+import { type PublishMessage, publishFirstAndWrite, type WriteProjection } from './first-publication.js';
 import type { createSubscriberActivities } from './subscribers.js';
 
 export type OpenMessageInput = Omit<Opening, 'timings' | 'subscribers'> & {
@@ -37,7 +30,7 @@ export interface OpenMessageResult {
 export function createOpenMessageActivities(deps: {
   resolveTimings: (overrides: Partial<Timings>) => Promise<Timings>;
   snapshotSubscribers: ReturnType<typeof createSubscriberActivities>['snapshotSubscribers'];
-  writeProjection: (write: ProjectionWrite) => Promise<{ keyReused?: string }>;
+  writeProjection: WriteProjection;
   publishMessage: PublishMessage;
 }) {
   return {
@@ -56,10 +49,8 @@ export function createOpenMessageActivities(deps: {
       if (!(publish && confirmed)) return { timings, subscribers };
 
       projection.written(t, first);
-      const outcome = await firstPublication(deps.publishMessage, t.state.key, pendingGroups(t.state), message);
-      firstPublished(t, at, message.delayMs, outcome);
-      const written = await landed(deps.writeProjection(projection.next(t).input));
-      return { timings, subscribers, publication: { ...outcome, written } };
+      const { publication, written } = await publishFirstAndWrite(deps, t, projection, at, message);
+      return { timings, subscribers, publication: { ...publication, written } };
     },
   };
 }
