@@ -77,6 +77,16 @@ const configSchema = z.object({
       workflowThreadPoolSize: z.coerce.number().int().positive().optional(),
     })
     .prefault({}),
+  /** The service worker's own settings (not the SDK's). */
+  workflowCode: z
+    .object({
+      /**
+       * Temporal UI's "Stack Trace" of a running message (where its workflow waits). Off by default: the
+       * SDK records a stack for every promise of workflow code to answer it, a third of the workflow CPU.
+       */
+      stackTraces: flag.default(false),
+    })
+    .prefault({}),
   /** The HTTP API (`rmsg api`, `rmsg start`). */
   api: z
     .object({
@@ -166,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       maxConcurrentWorkflowTaskPolls: env.RMSG_WORKER_WORKFLOW_POLLERS,
       workflowThreadPoolSize: env.RMSG_WORKER_WORKFLOW_THREADS,
     },
+    workflowCode: { stackTraces: env.RMSG_WORKER_STACK_TRACES },
     api: {
       host: env.RMSG_API_HOST,
       port: env.RMSG_API_PORT,

@@ -49,7 +49,7 @@ export async function createServiceWorker(
       log.fatal(stuck, 'workflow code has not answered an activation: the workflow thread is stuck; exiting');
       process.exit(70);
     });
-  const worker = await guardedWorkerClass(onStuck).create({
+  const worker = await guardedWorkerClass(onStuck, { stackTraces: config.workflowCode.stackTraces }).create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
