@@ -114,44 +114,58 @@ export class ProjectionWriter {
    * when `message` (the workflow's input) is given.
    */
   resync(state: MessageState, message?: MessageSpec): Promise<ResyncOutcome> {
-    return this.transaction(async (query) => {
-      const [row] = await query<RowDataPacket[]>('SELECT version, status FROM rm_message WHERE `key` = ? FOR UPDATE', [
-        state.key,
+    return this.transaction(async (run) => {
+      const [[row], [stored]] = await run<[RowDataPacket[], RowDataPacket[]]>([
+        { sql: 'SELECT version, status FROM rm_message WHERE `key` = ? FOR UPDATE', values: [state.key] },
+        { sql: 'SELECT COUNT(*) AS n FROM rm_delivery WHERE message_key = ?', values: [state.key] },
       ]);
       if (!row && !message) return 'missing';
       if (row && row.version > state.version) return 'newer';
+      if (row && row.version === state.version && row.status === state.status && stored?.n === state.deliveries.length)
+        return 'unchanged';
       const now = new Date();
-      if (row) {
-        const [stored] = await query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM rm_delivery WHERE message_key = ?', [
-          state.key,
-        ]);
-        if (row.version === state.version && row.status === state.status && stored?.n === state.deliveries.length)
-          return 'unchanged';
-        await updateMessages(query, [state], now);
-      } else {
-        await insertMessages(query, [{ state, message: message as MessageSpec }], now);
-      }
-      await upsertDeliveries(
-        query,
-        state.deliveries.map((d) => deliveryRowOf(state, d, now)),
+      await run(
+        [
+          row ? updateMessages([state], now) : insertMessages([{ state, message: message as MessageSpec }], now),
+          upsertDeliveries(state.deliveries.map((d) => deliveryRowOf(state, d, now))),
+        ],
+        { last: true },
       );
       return row ? 'updated' : 'created';
     });
   }
 
   private commit(writes: ProjectionWrite[]): Promise<WriteOutcome[]> {
-    return this.transaction((query) => this.apply(query, writes));
+    return this.transaction((run) => this.apply(run, writes));
   }
 
-  /** Runs `work` in one transaction on one connection; each statement bounded by QUERY_TIMEOUT_MS. */
-  private async transaction<T>(work: (query: Query) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in one transaction on one connection, in as many round trips as `work` calls `run`: each
+   * call sends its statements together, the first with the BEGIN, one marked `last` with the COMMIT.
+   * Each round trip is bounded by QUERY_TIMEOUT_MS.
+   */
+  private async transaction<T>(work: (run: Run) => Promise<T>): Promise<T> {
     const conn = await this.pool.getConnection();
-    const query: Query = async <R>(sql: string, values: unknown[] = []) =>
-      (await conn.query({ sql, values, timeout: QUERY_TIMEOUT_MS }))[0] as R;
+    let began = false;
+    let committed = false;
+    const run = async (statements: (Statement | undefined)[], opts: { last?: boolean } = {}): Promise<unknown[]> => {
+      const head = began ? [] : [{ sql: 'BEGIN', values: [] }];
+      const tail = opts.last ? [{ sql: 'COMMIT', values: [] }] : [];
+      const all = [...head, ...statements.filter((x): x is Statement => x !== undefined), ...tail];
+      began = true;
+      committed = opts.last === true;
+      const [results] = await conn.query({
+        sql: all.map((x) => x.sql).join(';\n'),
+        values: all.flatMap((x) => x.values),
+        timeout: QUERY_TIMEOUT_MS,
+      });
+      // One statement answers with its result, several with one result each.
+      const each = all.length === 1 ? [results] : (results as unknown[]);
+      return each.slice(head.length, each.length - tail.length);
+    };
     try {
-      await query('BEGIN');
-      const result = await work(query);
-      await query('COMMIT');
+      const result = await work(run as Run);
+      if (!committed) await run([], { last: true });
       conn.release();
       return result;
     } catch (err) {
@@ -161,29 +175,27 @@ export class ProjectionWriter {
     }
   }
 
-  private async apply(query: Query, writes: ProjectionWrite[]): Promise<WriteOutcome[]> {
+  /** Two round trips for the whole batch: the rows as stored (locked), then every write and the COMMIT. */
+  private async apply(run: Run, writes: ProjectionWrite[]): Promise<WriteOutcome[]> {
     const keys = writes.map((w) => w.state.key);
+    const firstWrites = writes.filter((w) => w.message).map((w) => w.state.key);
+    const [storedRows, archivedRows] = await run<RowDataPacket[][]>([
+      {
+        sql: 'SELECT `key`, version, created_at, status FROM rm_message WHERE `key` IN (?) FOR UPDATE',
+        values: [keys],
+      },
+      firstWrites.length === 0
+        ? undefined
+        : { sql: 'SELECT `key`, created_at, status FROM rm_message_archive WHERE `key` IN (?)', values: [firstWrites] },
+    ]);
     const stored = new Map(
-      (
-        await query<RowDataPacket[]>(
-          'SELECT `key`, version, created_at, status FROM rm_message WHERE `key` IN (?) FOR UPDATE',
-          [keys],
-        )
-      ).map((r) => [
+      (storedRows ?? []).map((r) => [
         same(r.key),
         { version: r.version as number, createdAt: r.created_at as Date, status: r.status as string },
       ]),
     );
-    const unseen = writes.filter((w) => w.message && !stored.has(same(w.state.key))).map((w) => w.state.key);
     const archived = new Map(
-      unseen.length === 0
-        ? []
-        : (
-            await query<RowDataPacket[]>(
-              'SELECT `key`, created_at, status FROM rm_message_archive WHERE `key` IN (?)',
-              [unseen],
-            )
-          ).map((r) => [same(r.key), { createdAt: r.created_at as Date, status: r.status as string }]),
+      (archivedRows ?? []).map((r) => [same(r.key), { createdAt: r.created_at as Date, status: r.status as string }]),
     );
 
     const outcomes: WriteOutcome[] = [];
@@ -212,25 +224,26 @@ export class ProjectionWriter {
     if (applied.length === 0) return outcomes;
 
     const now = new Date();
-    await insertMessages(query, inserts as { state: MessageState; message: MessageSpec }[], now);
-    await updateMessages(
-      query,
-      updates.map((w) => w.state),
-      now,
-    );
-    await upsertDeliveries(
-      query,
-      applied.flatMap((w) => w.deliveries.map((d) => deliveryRowOf(w.state, d, now))),
-    );
     const events = applied.flatMap((w) => w.events.map((e) => eventRowOf(w.state.key, e)));
-    let newEvents = 0;
-    if (events.length > 0) {
-      const result = await query<{ affectedRows: number }>(
-        'INSERT IGNORE INTO rm_message_event (message_key, seq, type, consumer_group, detail, created_at) VALUES ?',
-        [events],
-      );
-      newEvents = result.affectedRows;
-    }
+    const results = await run<{ affectedRows: number }[]>(
+      [
+        insertMessages(inserts as { state: MessageState; message: MessageSpec }[], now),
+        updateMessages(
+          updates.map((w) => w.state),
+          now,
+        ),
+        upsertDeliveries(applied.flatMap((w) => w.deliveries.map((d) => deliveryRowOf(w.state, d, now)))),
+        events.length === 0
+          ? undefined
+          : {
+              sql: 'INSERT IGNORE INTO rm_message_event (message_key, seq, type, consumer_group, detail, created_at) VALUES ?',
+              values: [events],
+            },
+      ],
+      { last: true },
+    );
+    // The events' insert is the last statement sent before the COMMIT.
+    const newEvents = events.length === 0 ? 0 : (results.at(-1)?.affectedRows ?? 0);
     // Events already stored (a write committed, then retried) make the count fall short: then none of the
     // batch's events are counted as new, rather than some twice.
     if (newEvents === events.length) {
@@ -243,34 +256,40 @@ export class ProjectionWriter {
   }
 }
 
-type Query = <R>(sql: string, values?: unknown[]) => Promise<R>;
+/** One SQL statement with its values; `undefined` in a list stands for nothing to send. */
+interface Statement {
+  sql: string;
+  values: unknown[];
+}
+/** Sends statements together in one round trip; the results of those given, in order. */
+type Run = <R extends unknown[]>(statements: (Statement | undefined)[], opts?: { last?: boolean }) => Promise<R>;
 
-async function insertMessages(query: Query, rows: { state: MessageState; message: MessageSpec }[], now: Date) {
-  if (rows.length === 0) return;
-  await query(
-    `INSERT INTO rm_message (${MESSAGE_COLUMNS.join(', ')}, \`key\`, topic, tag, body, properties, producer_group,
+function insertMessages(rows: { state: MessageState; message: MessageSpec }[], now: Date): Statement | undefined {
+  if (rows.length === 0) return undefined;
+  return {
+    sql: `INSERT INTO rm_message (${MESSAGE_COLUMNS.join(', ')}, \`key\`, topic, tag, body, properties, producer_group,
        order_key, delay_ms, options, workflow_id, created_at, updated_at) VALUES ?`,
-    [rows.map((r) => [...messageRowOf(r.state), ...newMessageRowOf(r.state, r.message), now])],
-  );
+    values: [rows.map((r) => [...messageRowOf(r.state), ...newMessageRowOf(r.state, r.message), now])],
+  };
 }
 
-/** One UPDATE per message, sent together (one round trip). */
-async function updateMessages(query: Query, states: MessageState[], now: Date) {
-  if (states.length === 0) return;
+/** One UPDATE per message. */
+function updateMessages(states: MessageState[], now: Date): Statement | undefined {
+  if (states.length === 0) return undefined;
   const set = MESSAGE_COLUMNS.map((c) => `${c} = ?`).join(', ');
-  await query(
-    states.map(() => `UPDATE rm_message SET ${set}, updated_at = ? WHERE \`key\` = ?`).join(';\n'),
-    states.flatMap((state) => [...messageRowOf(state), now, state.key]),
-  );
+  return {
+    sql: states.map(() => `UPDATE rm_message SET ${set}, updated_at = ? WHERE \`key\` = ?`).join(';\n'),
+    values: states.flatMap((state) => [...messageRowOf(state), now, state.key]),
+  };
 }
 
-async function upsertDeliveries(query: Query, rows: unknown[][]) {
-  if (rows.length === 0) return;
-  await query(
-    `INSERT INTO rm_delivery (message_key, consumer_group, ${DELIVERY_COLUMNS.join(', ')}, created_at, updated_at)
+function upsertDeliveries(rows: unknown[][]): Statement | undefined {
+  if (rows.length === 0) return undefined;
+  return {
+    sql: `INSERT INTO rm_delivery (message_key, consumer_group, ${DELIVERY_COLUMNS.join(', ')}, created_at, updated_at)
      VALUES ? ON DUPLICATE KEY UPDATE ${[...DELIVERY_COLUMNS, 'updated_at'].map((c) => `${c} = VALUES(${c})`).join(', ')}`,
-    [rows],
-  );
+    values: [rows],
+  };
 }
 
 /** The message row's columns that follow the workflow's state, in the order of messageRowOf. */
