@@ -34,7 +34,7 @@ function boundActivities(deps: ActivityDeps, publishMessage: (input: PublishInpu
   const mysql = new DependencyGate('mysql', deps.log, { callTimeoutMs: 1500, probeIntervalMs: 1000 });
   const rocketmq = new DependencyGate('rocketmq', deps.log, { callTimeoutMs: 1200, probeIntervalMs: 1000 });
   const registry = createRegistry(deps.prisma);
-  const subscribers = createSubscriberActivities({ registry, mysql });
+  const subscribers = createSubscriberActivities({ subscribers: deps.subscribers, mysql });
   const writeProjection = projectionWriting({ ...deps, mysql });
   /** The message's timings: the global defaults with its own overrides on top. */
   const timings = {

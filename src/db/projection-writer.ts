@@ -1,7 +1,8 @@
-import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { DeliveryState, MessageEvent, MessageSpec, MessageState } from '../../workflows/definitions.js';
 import { workflowIdForKey } from '../../workflows/definitions.js';
-import { type DatabaseTls, databaseSsl } from './tls.js';
+import { hotPathPool } from './mysql-pool.js';
+import type { DatabaseTls } from './tls.js';
 
 /** One workflow's write: its state, what changed since its last write, and the message until the row exists. */
 export interface ProjectionWrite {
@@ -51,13 +52,7 @@ export class ProjectionWriter {
   private flushing = false;
 
   constructor(databaseUrl: string, tls?: DatabaseTls) {
-    this.pool = mysql.createPool({
-      uri: databaseUrl,
-      ssl: databaseSsl(tls),
-      timezone: 'Z',
-      multipleStatements: true,
-      connectionLimit: 2,
-    });
+    this.pool = hotPathPool(databaseUrl, tls, 2);
   }
 
   write(write: ProjectionWrite): Promise<WriteOutcome> {

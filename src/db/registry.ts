@@ -1,3 +1,4 @@
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Registration } from '../../workflows/definitions.js';
 import { newCheckBackSecret } from '../check-back-signature.js';
 import { ValidationError } from '../errors.js';
@@ -30,7 +31,8 @@ export interface SubscriptionChange {
 
 /**
  * The one home of subscriptions and check-back registrations: every read and write of
- * rm_subscription, rm_producer and rm_consumer, and the rule of who decides which field.
+ * rm_subscription, rm_producer and rm_consumer, and the rule of who decides which field. The hot read,
+ * a message's subscribers, is SubscriberSnapshots below.
  *
  * Two writers, one rule: an SDK registration (at every SDK start) never undoes an operator's
  * decision made through the API.
@@ -141,16 +143,6 @@ export function createRegistry(prisma: PrismaClient) {
       return count > 0;
     },
 
-    /** The consumer groups whose enabled subscription matches the topic and tag now. */
-    async subscribersOf(topic: string, tag: string | undefined): Promise<string[]> {
-      const subscriptions = await prisma.subscription.findMany({
-        where: { topic, enabled: true },
-        select: { consumerGroup: true, tagExpression: true },
-        orderBy: { consumerGroup: 'asc' },
-      });
-      return subscriptions.filter((s) => tagMatches(s.tagExpression, tag)).map((s) => s.consumerGroup);
-    },
-
     listCheckBacks(kind: CheckBackKind): Promise<CheckBackRow[]> {
       return checkBacks(kind).list();
     },
@@ -218,5 +210,67 @@ async function createOrUpdate<T>(
   } catch (err) {
     if (!(err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002')) throw err;
     return { row: await update(), created: false };
+  }
+}
+
+/** A lookup that fails after this, so the lookups behind it go on (a database gone silent). */
+const SNAPSHOT_QUERY_TIMEOUT_MS = 2000;
+
+interface SnapshotAsked {
+  topic: string;
+  tag: string | undefined;
+  resolve: (groups: string[]) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * A message's subscribers as it is confirmed: the consumer groups whose enabled subscription matches its
+ * topic and tag now. Every send and confirm takes one, so the lookups asked while one is under way go
+ * together as the next query (plain mysql2), each answered from a read that began after it was asked.
+ */
+export class SubscriberSnapshots {
+  private asked: SnapshotAsked[] = [];
+  private reading = false;
+
+  constructor(private readonly pool: Pool) {}
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+
+  of(topic: string, tag: string | undefined): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+      this.asked.push({ topic, tag, resolve, reject });
+      if (!this.reading) {
+        this.reading = true;
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.asked.length > 0) {
+      const batch = this.asked;
+      this.asked = [];
+      try {
+        // Topics compare as the column's collation does (case-insensitively); groups in its order.
+        const [rows] = await this.pool.query<RowDataPacket[]>({
+          sql: 'SELECT topic, consumer_group, tag_expression FROM rm_subscription WHERE enabled = 1 AND topic IN (?) ORDER BY consumer_group',
+          values: [[...new Set(batch.map((a) => a.topic))]],
+          timeout: SNAPSHOT_QUERY_TIMEOUT_MS,
+        });
+        for (const a of batch) {
+          const topic = a.topic.toLowerCase();
+          a.resolve(
+            rows
+              .filter((r) => (r.topic as string).toLowerCase() === topic && tagMatches(r.tag_expression, a.tag))
+              .map((r) => r.consumer_group as string),
+          );
+        }
+      } catch (err) {
+        for (const a of batch) a.reject(err);
+      }
+    }
+    this.reading = false;
   }
 }

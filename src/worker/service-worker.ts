@@ -2,8 +2,10 @@ import { NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { type Activities, createActivities } from '../../activities/index.js';
 import type { Config } from '../config.js';
 import { definedOnly } from '../config-parse.js';
+import { hotPathPool } from '../db/mysql-pool.js';
 import { createPrisma } from '../db/prisma.js';
 import { ProjectionWriter } from '../db/projection-writer.js';
+import { SubscriberSnapshots } from '../db/registry.js';
 import type { Logger } from '../logger.js';
 import { createRocketmqPublisher } from '../rocketmq/publisher.js';
 import { dataConverterOf } from '../temporal/codec.js';
@@ -40,6 +42,7 @@ export async function createServiceWorker(
   installTemporalRuntime(log);
   const prisma = createPrisma(config.databaseUrl, { tls: config.databaseTls });
   const projections = new ProjectionWriter(config.databaseUrl, config.databaseTls);
+  const subscribers = new SubscriberSnapshots(hotPathPool(config.databaseUrl, config.databaseTls, 1));
   const publisher = createRocketmqPublisher({ ...config.rocketmq, log });
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const temporal = await connectTemporalClient(config.temporal, config.codec);
@@ -55,7 +58,10 @@ export async function createServiceWorker(
     taskQueue: config.temporal.taskQueue,
     workflowBundle,
     dataConverter: dataConverterOf(config.codec),
-    activities: createActivities({ prisma, projections, publisher, config, log, temporal }, opts.wrapActivities),
+    activities: createActivities(
+      { prisma, projections, subscribers, publisher, config, log, temporal },
+      opts.wrapActivities,
+    ),
     interceptors: { activity: tracingActivityInterceptors() },
     sinks: tracingWorkflowSinks(),
     ...definedOnly(config.worker),
@@ -65,6 +71,7 @@ export async function createServiceWorker(
     await publisher.close();
     await prisma.$disconnect();
     await projections.close();
+    await subscribers.close();
     await connection.close();
     await temporal.connection.close();
   };
