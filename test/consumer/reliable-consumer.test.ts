@@ -147,6 +147,24 @@ describe('ReliableConsumer', () => {
     expect(lines.every((l) => l.consumerGroup === stock)).toBe(true);
   });
 
+  it('a delayed message (DELAY topic) reaches its handler once, no sooner than its delay after it was published', async () => {
+    const topic = await freshTopic('delayed', 'DELAY');
+    const group = uniqueId('later');
+    const handledAt: number[] = [];
+    await startConsumer(group, topic, async () => {
+      handledAt.push(Date.now());
+    });
+    const key = uniqueId('delayed');
+    const delayMs = 4000;
+    await client.send({ key, topic, body: 'later', delayMs, timings: NO_RESEND });
+    const s = await withStatus(key, 'FINISHED');
+    expect(s.publishedAt).toBeDefined();
+    expect(handledAt).toHaveLength(1);
+    // The broker's timer wheel rounds to its precision (1 s) and may fire that much early.
+    expect((handledAt[0] as number) - (s.publishedAt as number)).toBeGreaterThanOrEqual(delayMs - 1000);
+    expect(delivery(s, group)).toMatchObject({ status: 'CONSUMED', sendCount: 1 });
+  });
+
   it('a handler that fails twice then succeeds: one business effect, the error recorded on the delivery in between', async () => {
     const topic = await freshTopic('cons');
     const group = uniqueId('stock');
