@@ -3,7 +3,8 @@
  * signals, updates and queries the SDKs, the API and the CLI use. Safe to import outside workflows.
  */
 import { defineSearchAttributeKey } from '@temporalio/common';
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate, type Sinks } from '@temporalio/workflow';
+import type { ProjectionWrite } from '../src/db/projection-writer.js';
 
 export const RELIABLE_MESSAGE_WORKFLOW = 'reliableMessageWorkflow';
 
@@ -114,8 +115,22 @@ export const PUBLISHES_IN_FIRST_LOCAL_ACTIVITY = 3;
  * a broker that hangs may hold a confirm this long at most.
  */
 export const PUBLISH_TIMEOUT_MS = 1500;
+/**
+ * From protocol 4 the write of a message's final state (FINISHED, CANCELLED) is handed to the worker through
+ * the FinalWriteSinks, which makes it as the workflow task that ends the workflow completes, not in a local
+ * activity before: one activation, one marker and one billable action fewer a message. The task completes
+ * only once the write landed (a failed write fails the task, and Temporal retries it), so a completed
+ * workflow always has its final projection, as before.
+ */
+export const WRITES_FINAL_STATE_WITH_TASK = 4;
 /** The protocol new starts follow: the newest. */
-export const STARTER_PROTOCOL = PUBLISHES_IN_FIRST_LOCAL_ACTIVITY;
+export const STARTER_PROTOCOL = WRITES_FINAL_STATE_WITH_TASK;
+
+/** How a protocol-4 workflow hands its final projection write to the worker (see WRITES_FINAL_STATE_WITH_TASK). */
+export interface FinalWriteSinks extends Sinks {
+  [FINAL_WRITE_SINK]: { write(write: ProjectionWrite): void };
+}
+export const FINAL_WRITE_SINK = 'finalProjectionWrite';
 
 /**
  * Version of the `resume` state. Bump it, and keep reading the older shapes, whenever a change of this

@@ -14,6 +14,8 @@ import {
   cancelUpdate,
   confirmUpdate,
   FailureType,
+  FINAL_WRITE_SINK,
+  type FinalWriteSinks,
   type MessageState,
   OPENS_IN_ONE_LOCAL_ACTIVITY,
   PRODUCER_CHECK_BACK_ACTIVITY,
@@ -24,6 +26,7 @@ import {
   resendUpdate,
   SearchAttribute,
   stateQuery,
+  WRITES_FINAL_STATE_WITH_TASK,
 } from './definitions.js';
 import * as M from './message-state.js';
 import { ProjectionSync } from './projection-sync.js';
@@ -159,7 +162,8 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   // ---- 3. publish, then resend to the subscribers that have not consumed until all have
   if (opening.firstPublicationFailed) await afterFailedPublication();
   if (s().status !== 'CANCELLED') await deliver();
-  await sync();
+  if ((input.protocol ?? 1) >= WRITES_FINAL_STATE_WITH_TASK) writeWithEndingTask();
+  else await sync();
   return t.state;
 
   /**
@@ -321,13 +325,30 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
    */
   async function sync(): Promise<void> {
     for (;;) {
-      if (shownStatus !== s().status) {
-        shownStatus = s().status;
-        wf.upsertSearchAttributes([{ key: SearchAttribute.status, value: shownStatus }]);
-      }
+      showStatus();
       if (!projection.needed(t)) break;
       const write = projection.next(t);
       await retrying(() => local.syncProjection(write.input));
+      projection.written(t, write);
+    }
+    wf.setCurrentDetails(M.describe(s()));
+  }
+
+  function showStatus(): void {
+    if (shownStatus === s().status) return;
+    shownStatus = s().status;
+    wf.upsertSearchAttributes([{ key: SearchAttribute.status, value: shownStatus }]);
+  }
+
+  /**
+   * The final state's write, handed to the worker, which makes it before this task (the last) completes;
+   * a write that fails fails the task, so this run cannot complete without it (WRITES_FINAL_STATE_WITH_TASK).
+   */
+  function writeWithEndingTask(): void {
+    showStatus();
+    if (projection.needed(t)) {
+      const write = projection.next(t);
+      wf.proxySinks<FinalWriteSinks>()[FINAL_WRITE_SINK].write(write.input);
       projection.written(t, write);
     }
     wf.setCurrentDetails(M.describe(s()));

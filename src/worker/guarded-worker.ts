@@ -7,6 +7,8 @@ import {
   type ThreadedVMWorkflowCreatorOptions,
   WorkerThreadClient,
 } from '@temporalio/worker/lib/workflow/threaded-vm.js';
+import type { ProjectionWrite } from '../db/projection-writer.js';
+import { withFinalWrites } from './final-writes.js';
 
 /** Workflow code that has not answered an activation this long is stuck, not slow. */
 export const STUCK_ACTIVATION_MS = 60_000;
@@ -23,6 +25,8 @@ export interface GuardOptions {
    * stack traces are not enabled. Errors thrown by workflow code keep their source-mapped stacks either way.
    */
   stackTraces?: boolean;
+  /** Makes the final projection writes workflows hand over (see withFinalWrites); none without it. */
+  finalWrites?: (write: ProjectionWrite) => Promise<void>;
 }
 
 /**
@@ -31,10 +35,10 @@ export interface GuardOptions {
  * without, a few hundred calls a message, a quarter of the worker's CPU). The same guard, against a
  * loop in workflow code, is kept outside the thread instead: an activation unanswered for
  * `stuckAfterMs` is reported to `onStuck`. Unless `stackTraces`, the workflow threads run without the
- * SDK's per-promise stack capture.
+ * SDK's per-promise stack capture. With `finalWrites`, it makes the workflows' final projection writes.
  */
 export function guardedWorkerClass(onStuck: OnStuckActivation, opts: GuardOptions = {}): typeof Worker {
-  const { stuckAfterMs = STUCK_ACTIVATION_MS, stackTraces = false } = opts;
+  const { stuckAfterMs = STUCK_ACTIVATION_MS, stackTraces = false, finalWrites } = opts;
   return class GuardedWorker extends Worker {
     protected static override async createWorkflowCreator(
       bundle: Parameters<typeof Worker.createWorkflowCreator>[0],
@@ -47,7 +51,8 @@ export function guardedWorkerClass(onStuck: OnStuckActivation, opts: GuardOption
         stackTraces || options.debugMode
           ? await Worker.createWorkflowCreator(bundle, unbounded, logger)
           : await threadsWithoutPromiseHook(bundle, unbounded, logger);
-      return guardActivations(creator, onStuck, stuckAfterMs);
+      const guarded = guardActivations(creator, onStuck, stuckAfterMs);
+      return finalWrites ? withFinalWrites(guarded, finalWrites) : guarded;
     }
   };
 }

@@ -52,16 +52,21 @@ export async function createServiceWorker(
       log.fatal(stuck, 'workflow code has not answered an activation: the workflow thread is stuck; exiting');
       process.exit(70);
     });
-  const worker = await guardedWorkerClass(onStuck, { stackTraces: config.workflowCode.stackTraces }).create({
+  const activities = createActivities(
+    { prisma, projections, subscribers, publisher, config, log, temporal },
+    opts.wrapActivities,
+  );
+  const worker = await guardedWorkerClass(onStuck, {
+    stackTraces: config.workflowCode.stackTraces,
+    // The same write as the local activity's, with its dependency gate (and any fault a test injects).
+    finalWrites: (write) => activities.syncProjection(write),
+  }).create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle,
     dataConverter: dataConverterOf(config.codec),
-    activities: createActivities(
-      { prisma, projections, subscribers, publisher, config, log, temporal },
-      opts.wrapActivities,
-    ),
+    activities,
     interceptors: { activity: tracingActivityInterceptors() },
     sinks: tracingWorkflowSinks(),
     ...definedOnly(config.worker),

@@ -9,6 +9,7 @@ import type { ProjectionWrite } from '../../src/db/projection-writer.js';
 import { connectTemporalClient, temporalConnectionOptions } from '../../src/temporal/connection.js';
 import { installTemporalRuntime } from '../../src/temporal/runtime.js';
 import { resolveTimings } from '../../src/timings.js';
+import { guardedWorkerClass } from '../../src/worker/guarded-worker.js';
 import {
   ackSignal,
   CONSUMER_CHECK_BACK_ACTIVITY,
@@ -30,6 +31,10 @@ import { ignoreClosed, terminateRunningWorkflows } from './running-workflows.js'
 import { testConfig, testLogger, uniqueId } from './stack.js';
 import { UNIT_TIMINGS } from './unit-timings.js';
 import { sharedWorkflowBundle } from './workflow-bundle.js';
+
+const notStuck = (stuck: { workflowId: string }) => {
+  throw new Error(`workflow ${stuck.workflowId} did not answer an activation`);
+};
 
 /** The workflow's activities as a fake serves them: the ones it calls, by their real names and types. */
 type WorkflowActivities = Pick<
@@ -170,7 +175,14 @@ export class WorkflowHarness {
       answerCheckBack(messageOf(key), kind, 'taskQueue');
     const namespace = testConfig.temporal.namespace;
     const workers = await Promise.all([
-      Worker.create({ connection, namespace, taskQueue, workflowBundle, activities }),
+      // The service's worker class, so the final write goes the way it goes in production.
+      guardedWorkerClass(notStuck, { finalWrites: (write) => activities.syncProjection(write) }).create({
+        connection,
+        namespace,
+        taskQueue,
+        workflowBundle,
+        activities,
+      }),
       Worker.create({
         connection,
         namespace,

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
   ackSignal,
@@ -309,6 +310,39 @@ describe.concurrent('the reliable-message workflow with fake activities', () => 
     expect(failed).toMatchObject([{ detail: { error: expect.stringContaining('broker unavailable') } }]);
     const timers = (await m.handle.fetchHistory()).events?.filter((e) => e.timerStartedEventAttributes) ?? [];
     expect(timers.map((e) => Number(e.timerStartedEventAttributes?.startToFireTimeout?.seconds))).toContain(1);
+  });
+
+  it('the final write is made as the last task completes; while it fails the task is retried, and the run completes only once it landed', async ({
+    expect,
+  }) => {
+    let finalWriteFailures = 0;
+    const m = await harness.start(true, {
+      subscribers: ['stock'],
+      consumeOnPublish: ['stock'],
+      onSync: (_call, input) => {
+        if (input.state.status === 'FINISHED' && finalWriteFailures < 2) {
+          finalWriteFailures += 1;
+          throw new Error('MySQL unavailable');
+        }
+      },
+    });
+    const final = await m.handle.result();
+    expect(final).toMatchObject({ status: 'FINISHED' });
+    expect(finalWriteFailures).toBe(2);
+    // The write that landed holds the final state, and nothing was written after it.
+    expect(m.syncs.at(-1)?.state).toMatchObject({ status: 'FINISHED', version: final.version });
+    expect(m.writtenEvents()).toEqual(['PREPARED', 'SUBSCRIBERS', 'PUBLISHED', 'RECEIVED', 'CONSUMED', 'FINISHED']);
+    const events = (await m.handle.fetchHistory()).events ?? [];
+    // No local activity for it (the first task's is the only marker); each failed try is a failed task.
+    const { EventType } = temporal.api.enums.v1;
+    expect(events.filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED)).toHaveLength(1);
+    const failed = events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED);
+    expect(failed.length).toBeGreaterThanOrEqual(1);
+    for (const e of failed) {
+      expect(e.workflowTaskFailedEventAttributes?.failure?.message).toMatch(
+        /final projection write failed.*MySQL unavailable/,
+      );
+    }
   });
 
   it('a message nobody subscribes to is still published once, then FINISHED', async ({ expect }) => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DependencyDownError } from '../../src/dependency-gate.js';
 import { expected } from '../../src/temporal/runtime.js';
+import { FINAL_WRITE_FAILED } from '../../src/worker/final-writes.js';
 
 describe("the Temporal SDK's log entries", () => {
   it('an attempt failed fast by a gate that is down is not logged again (the gate said so once)', () => {
@@ -14,6 +15,20 @@ describe("the Temporal SDK's log entries", () => {
       expected({ message: 'Activity failed', meta: { error: new Error('mysql did not answer within 5000 ms') } }),
     ).toBe(false);
     expect(expected({ message: 'Activity failed', meta: {} })).toBe(false);
+  });
+
+  it('a final write failed fast by a gate that is down is not logged again; any other failed task still is', () => {
+    const failing = (message: string) => ({
+      message: 'Failing workflow task',
+      meta: {
+        run_id: 'r',
+        failure: `Failure { failure: Some(Failure { message: "${message}", failure_info: Some(ApplicationFailureInfo(ApplicationFailureInfo { r#type: "${FINAL_WRITE_FAILED}" })) }) }`,
+      },
+    });
+    const down = new DependencyDownError('mysql', 'ECONNREFUSED');
+    expect(expected(failing(`final projection write failed: ${down.name}: ${down.message}`))).toBe(true);
+    expect(expected(failing('final projection write failed: Error: mysql did not answer within 1500 ms'))).toBe(false);
+    expect(expected({ message: 'Failing workflow task', meta: { failure: 'Nondeterminism error' } })).toBe(false);
   });
 
   it('activity-only workers are expected', () => {

@@ -1,0 +1,55 @@
+import type { Workflow, WorkflowCreator } from '@temporalio/worker/lib/workflow/interface.js';
+import type { SinkCall } from '@temporalio/workflow';
+import { FINAL_WRITE_SINK } from '../../workflows/definitions.js';
+import type { ProjectionWrite } from '../db/projection-writer.js';
+
+/** Marks the task failures this module makes, so the log that reports them can say what they are. */
+export const FINAL_WRITE_FAILED = 'FinalProjectionWriteFailed';
+
+/**
+ * Makes the final projection writes that workflows hand over through the FinalWriteSinks (protocol 4)
+ * after the activation that asked and before its completion leaves for Temporal. A write that fails turns
+ * the completion into a failure: the workflow task fails and Temporal retries it (the run replays and asks
+ * again), so a workflow never completes without its final write. Asked during replay, nothing is written:
+ * the task that asked first completed, so its write landed.
+ */
+export function withFinalWrites(
+  creator: WorkflowCreator,
+  write: (w: ProjectionWrite) => Promise<void>,
+): WorkflowCreator {
+  return {
+    async createWorkflow(options) {
+      const workflow = await creator.createWorkflow(options);
+      let otherCalls: SinkCall[] = [];
+      const wrapped: Workflow = {
+        async activate(activation) {
+          const completion = await workflow.activate(activation);
+          const calls = await workflow.getAndResetSinkCalls();
+          const writes = calls.filter((c) => c.ifaceName === FINAL_WRITE_SINK);
+          otherCalls.push(...calls.filter((c) => c.ifaceName !== FINAL_WRITE_SINK));
+          const live = writes.filter((c) => !c.workflowInfo.unsafe.isReplaying);
+          if (live.length === 0 || completion.failed) return completion;
+          try {
+            for (const call of live) await write(call.args[0] as ProjectionWrite);
+            return completion;
+          } catch (err) {
+            const cause = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+            const message = `final projection write failed; the workflow task is retried: ${cause}`;
+            return {
+              runId: completion.runId,
+              failed: { failure: { message, applicationFailureInfo: { type: FINAL_WRITE_FAILED } } },
+            };
+          }
+        },
+        async getAndResetSinkCalls() {
+          const calls = [...otherCalls, ...(await workflow.getAndResetSinkCalls())];
+          otherCalls = [];
+          return calls;
+        },
+        dispose: () => workflow.dispose(),
+      };
+      return wrapped;
+    },
+    destroy: () => creator.destroy(),
+  };
+}
