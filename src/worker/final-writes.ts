@@ -29,12 +29,14 @@ export function withFinalWrites(
           otherCalls.push(...calls.filter((c) => c.ifaceName !== FINAL_WRITE_SINK));
           const live = writes.filter((c) => !c.workflowInfo.unsafe.isReplaying);
           if (live.length === 0 || completion.failed) return completion;
+          const asked = live.map((c) => c.args[0] as ProjectionWrite);
           try {
-            for (const call of live) await write(call.args[0] as ProjectionWrite);
+            for (const w of asked) await write(w);
             return completion;
           } catch (err) {
             const cause = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-            const message = `final projection write failed; the workflow task is retried: ${cause}`;
+            const keys = asked.map((w) => w.state.key).join(', ');
+            const message = `final projection write of message ${keys} failed; the workflow task is retried: ${cause}`;
             return {
               runId: completion.runId,
               failed: { failure: { message, applicationFailureInfo: { type: FINAL_WRITE_FAILED } } },

@@ -340,7 +340,7 @@ describe.concurrent('the reliable-message workflow with fake activities', () => 
     expect(failed.length).toBeGreaterThanOrEqual(1);
     for (const e of failed) {
       expect(e.workflowTaskFailedEventAttributes?.failure?.message).toMatch(
-        /final projection write failed.*MySQL unavailable/,
+        new RegExp(`final projection write of message ${m.key} failed.*MySQL unavailable`),
       );
     }
   });
