@@ -20,14 +20,16 @@ export function withFinalWrites(
   return {
     async createWorkflow(options) {
       const workflow = await creator.createWorkflow(options);
-      let otherCalls: SinkCall[] = [];
+      // The other sink calls of an activation, taken with the writes, for the SDK to run as usual; undefined
+      // when the activation failed before they were taken (the SDK then takes them itself).
+      let others: SinkCall[] | undefined;
       const wrapped: Workflow = {
         async activate(activation) {
+          others = undefined;
           const completion = await workflow.activate(activation);
           const calls = await workflow.getAndResetSinkCalls();
-          const writes = calls.filter((c) => c.ifaceName === FINAL_WRITE_SINK);
-          otherCalls.push(...calls.filter((c) => c.ifaceName !== FINAL_WRITE_SINK));
-          const live = writes.filter((c) => !c.workflowInfo.unsafe.isReplaying);
+          others = calls.filter((c) => c.ifaceName !== FINAL_WRITE_SINK);
+          const live = calls.filter((c) => c.ifaceName === FINAL_WRITE_SINK && !c.workflowInfo.unsafe.isReplaying);
           if (live.length === 0 || completion.failed) return completion;
           const asked = live.map((c) => c.args[0] as ProjectionWrite);
           try {
@@ -43,10 +45,11 @@ export function withFinalWrites(
             };
           }
         },
+        // Called by the SDK after each activation: what was taken already costs no second trip to the thread.
         async getAndResetSinkCalls() {
-          const calls = [...otherCalls, ...(await workflow.getAndResetSinkCalls())];
-          otherCalls = [];
-          return calls;
+          const taken = others;
+          others = undefined;
+          return taken ?? workflow.getAndResetSinkCalls();
         },
         dispose: () => workflow.dispose(),
       };
