@@ -54,9 +54,10 @@ export async function publishFirstAndWrite(
 ): Promise<{ publication: FirstPublication; written: boolean }> {
   const publication = await firstPublication(deps.publishMessage, t.state.key, pendingGroups(t.state), message);
   firstPublished(t, at, message.delayMs, publication);
-  // A write that fails here is the workflow's to make again, as it holds the state.
+  // A write that fails here is the workflow's to make again, as it holds the state (and a first write
+  // refused for its key is then refused again, to the workflow).
   const written = await deps.writeProjection(projection.next(t).input).then(
-    () => true,
+    ({ keyReused }) => keyReused === undefined,
     () => false,
   );
   return { publication, written };

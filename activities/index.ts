@@ -8,7 +8,7 @@ import type { ActivityDeps } from './deps.js';
 import { createFirstPublicationActivities } from './first-publication.js';
 import { createHousekeepingActivities } from './housekeeping.js';
 import { createOpenMessageActivities } from './open-message.js';
-import { createProjectionActivities, projectionWriting } from './projection.js';
+import { createProjectionActivities, keyReuseReading, projectionWriting } from './projection.js';
 import { createPublishActivities, type PublishInput } from './publish.js';
 import { createRedriveActivities } from './redrive.js';
 import { createRegistrationActivities } from './registration.js';
@@ -46,7 +46,13 @@ function boundActivities(deps: ActivityDeps, publishMessage: (input: PublishInpu
     ...createProjectionActivities({ ...deps, mysql }),
     ...subscribers,
     ...timings,
-    ...createOpenMessageActivities({ ...subscribers, ...timings, writeProjection, publishMessage }),
+    ...createOpenMessageActivities({
+      ...subscribers,
+      ...timings,
+      writeProjection,
+      publishMessage,
+      keyReusedBy: keyReuseReading({ ...deps, mysql }),
+    }),
     ...createFirstPublicationActivities({ ...subscribers, writeProjection, publishMessage }),
     ...createPublishActivities({ ...deps, rocketmq }),
     ...createCheckBackActivities({ ...deps, registry, mysql }),

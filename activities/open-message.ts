@@ -8,6 +8,11 @@ export type OpenMessageInput = Omit<Opening, 'timings' | 'subscribers'> & {
   overrides: Partial<Timings>;
   /** A confirmed message is also published, to the subscribers taken, and that is written too. */
   publish?: boolean;
+  /**
+   * From protocol 5, a message published here is written once, after its publication, its key read
+   * (not written) before it; before, its row was written before the publication and again after.
+   */
+  writeOnceAfterPublication?: boolean;
 };
 
 export interface OpenMessageResult {
@@ -23,7 +28,7 @@ export interface OpenMessageResult {
 /**
  * A message's whole first workflow task in one local activity (one activation of the workflow instead of
  * five): its timings, a send's subscribers, its first projection write, and a confirmed message's first
- * publication with its write. The workflow builds the same state from the answer with the same pure
+ * publication with its write (from protocol 5 one write, after the publication, the key read before). The workflow builds the same state from the answer with the same pure
  * functions (`opened`, `firstPublished`) and the same write bookkeeping, so what was written is what it
  * holds.
  */
@@ -32,11 +37,35 @@ export function createOpenMessageActivities(deps: {
   snapshotSubscribers: ReturnType<typeof createSubscriberActivities>['snapshotSubscribers'];
   writeProjection: WriteProjection;
   publishMessage: PublishMessage;
+  /** Why the message may not have its key (an earlier message holds it), read without writing. */
+  keyReusedBy: (key: string, createdAt: number) => Promise<string | undefined>;
 }) {
   return {
-    async openMessage({ overrides, publish, ...opening }: OpenMessageInput): Promise<OpenMessageResult> {
+    async openMessage({
+      overrides,
+      publish,
+      writeOnceAfterPublication,
+      ...opening
+    }: OpenMessageInput): Promise<OpenMessageResult> {
       const { message, confirmed, at } = opening;
       const timings = await deps.resolveTimings(overrides);
+      if (publish && confirmed && writeOnceAfterPublication) {
+        // The key is checked before anything is published; the row is written once, with the publication.
+        const [subscribers, keyReused] = await Promise.all([
+          deps.snapshotSubscribers({ topic: message.topic, tag: message.tag }),
+          deps.keyReusedBy(message.key, opening.createdAt),
+        ]);
+        if (keyReused !== undefined) return { timings, keyReused };
+        const t = opened({ ...opening, timings, subscribers });
+        const { publication, written } = await publishFirstAndWrite(
+          deps,
+          t,
+          new ProjectionSync(message, false),
+          at,
+          message,
+        );
+        return { timings, subscribers, publication: { ...publication, written } };
+      }
       const subscribers = confirmed
         ? await deps.snapshotSubscribers({ topic: message.topic, tag: message.tag })
         : undefined;

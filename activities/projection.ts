@@ -25,6 +25,14 @@ export function projectionWriting({ projections, mysql }: WritingDeps) {
   };
 }
 
+/** Why a message created at `createdAt` may not have `key` (an earlier message holds it), or undefined. */
+export function keyReuseReading({ projections, mysql }: WritingDeps) {
+  return async (key: string, createdAt: number): Promise<string | undefined> => {
+    const earlier = await mysql.call(() => projections.earlierMessage(key, createdAt));
+    return earlier && KeyReusedError.ofEarlierMessage(key, earlier).message;
+  };
+}
+
 /** The workflow's projection writes; a reused key is a refusal no retry cures. */
 export function createProjectionActivities(deps: WritingDeps) {
   const writeProjection = projectionWriting(deps);

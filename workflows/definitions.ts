@@ -123,8 +123,14 @@ export const PUBLISH_TIMEOUT_MS = 1500;
  * workflow always has its final projection, as before.
  */
 export const WRITES_FINAL_STATE_WITH_TASK = 4;
+/**
+ * From protocol 5 a send's first task writes its row once, after the first publication, and reads the
+ * key before publishing (a key an earlier message holds is still never published): one write transaction
+ * a message fewer, and none before the publication.
+ */
+export const WRITES_FIRST_ROW_AFTER_PUBLICATION = 5;
 /** The protocol new starts follow: the newest. */
-export const STARTER_PROTOCOL = WRITES_FINAL_STATE_WITH_TASK;
+export const STARTER_PROTOCOL = WRITES_FIRST_ROW_AFTER_PUBLICATION;
 
 /** How a protocol-4 workflow hands its final projection write to the worker (see WRITES_FINAL_STATE_WITH_TASK). */
 export interface FinalWriteSinks extends Sinks {

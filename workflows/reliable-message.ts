@@ -27,6 +27,7 @@ import {
   SearchAttribute,
   stateQuery,
   WRITES_FINAL_STATE_WITH_TASK,
+  WRITES_FIRST_ROW_AFTER_PUBLICATION,
 } from './definitions.js';
 import * as M from './message-state.js';
 import { ProjectionSync } from './projection-sync.js';
@@ -183,11 +184,18 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
     }
     const at = now();
     const publish = protocol >= PUBLISHES_IN_FIRST_LOCAL_ACTIVITY && input.confirmed;
+    const writeOnceAfterPublication = publish && protocol >= WRITES_FIRST_ROW_AFTER_PUBLICATION;
     const r = await retrying(() =>
-      (publish ? firstTask : local).openMessage({ ...base, at, overrides: input.timings ?? {}, publish }),
+      (publish ? firstTask : local).openMessage({
+        ...base,
+        at,
+        overrides: input.timings ?? {},
+        publish,
+        writeOnceAfterPublication,
+      }),
     );
     const opened = M.opened({ ...base, at, timings: r.timings, subscribers: r.subscribers });
-    if (r.keyReused === undefined) projection.written(opened, projection.next(opened));
+    if (r.keyReused === undefined && !writeOnceAfterPublication) projection.written(opened, projection.next(opened));
     if (r.publication) {
       M.firstPublished(opened, at, input.message.delayMs, r.publication);
       if (r.publication.written) projection.written(opened, projection.next(opened));

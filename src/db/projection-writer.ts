@@ -22,7 +22,7 @@ export type WriteOutcome =
   /** Written (`applied`), or not newer than the stored version; `newEvents` is how many events are new. */
   | { kind: 'written'; applied: boolean; newEvents: number }
   /** A first write whose key belongs to an earlier message (its row or archive entry). */
-  | { kind: 'keyReused'; earlier: { createdAt: Date; status: string } };
+  | { kind: 'keyReused'; earlier: KeyHolder };
 
 interface Pending {
   write: ProjectionWrite;
@@ -68,6 +68,23 @@ export class ProjectionWriter {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  /**
+   * The earlier message holding `key`, if any, for a message created at `createdAt`: what its first write
+   * would be refused for, read without writing. The live table is read before the archive, so a message
+   * being archived meanwhile is seen in one or the other.
+   */
+  async earlierMessage(key: string, createdAt: number): Promise<KeyHolder | undefined> {
+    const [results] = await this.pool.query({
+      sql: 'SELECT created_at, status FROM rm_message WHERE `key` = ?;\nSELECT created_at, status FROM rm_message_archive WHERE `key` = ?',
+      values: [key, key],
+      timeout: QUERY_TIMEOUT_MS,
+    });
+    const [[live], [archived]] = results as [RowDataPacket[], RowDataPacket[]];
+    const holder = (r: RowDataPacket | undefined) =>
+      r && { createdAt: r.created_at as Date, status: r.status as string };
+    return earlierHolder(holder(live), holder(archived), createdAt);
   }
 
   private async drain(): Promise<void> {
@@ -199,13 +216,7 @@ export class ProjectionWriter {
     for (const w of writes) {
       const row = stored.get(same(w.state.key));
       if (w.message) {
-        // A row (or archive entry) this run did not create belongs to an earlier message; a retry of this
-        // run's own first write, by a retried first task too, finds its own row (same creation time).
-        const earlier = row
-          ? row.createdAt.getTime() !== w.state.createdAt
-            ? { createdAt: row.createdAt, status: row.status }
-            : undefined
-          : archived.get(same(w.state.key));
+        const earlier = earlierHolder(row, archived.get(same(w.state.key)), w.state.createdAt);
         if (earlier) {
           outcomes.push({ kind: 'keyReused', earlier });
           continue;
@@ -249,6 +260,22 @@ export class ProjectionWriter {
     }
     return outcomes;
   }
+}
+
+/** A message that holds a key: its creation time and status. */
+export interface KeyHolder {
+  createdAt: Date;
+  status: string;
+}
+
+/**
+ * The earlier message holding the key that a message created at `createdAt` asks for, if any: a row (or
+ * archive entry) this run did not create. A retry of this run's own first write, by a retried first task
+ * too, finds its own row (same creation time).
+ */
+function earlierHolder(row: KeyHolder | undefined, archived: KeyHolder | undefined, createdAt: number) {
+  if (row) return row.createdAt.getTime() !== createdAt ? { createdAt: row.createdAt, status: row.status } : undefined;
+  return archived;
 }
 
 /** One SQL statement with its values; `undefined` in a list stands for nothing to send. */

@@ -155,6 +155,18 @@ describe('ProjectionWriter', () => {
       { kind: 'written', applied: true, newEvents: 1 },
     ]);
     expect(await prisma.message.findUnique({ where: { key: archivedKey } })).toBeNull();
+
+    // The read made before a send's first publication answers as the first write does, writing nothing.
+    expect(await writer.earlierMessage(`pw-${run}-reused`, createdAt + 1000)).toEqual({
+      createdAt: new Date(createdAt),
+      status: 'SENDING',
+    });
+    expect(await writer.earlierMessage(`pw-${run}-Reused`, createdAt)).toBeUndefined();
+    expect(await writer.earlierMessage(archivedKey, createdAt)).toEqual({
+      createdAt: new Date(createdAt - 86_400_000),
+      status: 'FINISHED',
+    });
+    expect(await writer.earlierMessage(`pw-${run}-never-written`, createdAt)).toBeUndefined();
   });
 
   it('resyncs a row to a workflow state: created, unchanged, updated, never back past a newer version', async () => {

@@ -56,6 +56,8 @@ type Answering = (call: number) => unknown;
 export interface FakeMessageOptions {
   /** The consumer groups subscribed when it is confirmed (none by default). */
   subscribers?: string[];
+  /** Why the key is an earlier message's, as the read before a send's first publication answers. */
+  keyHeldBy?: string;
   /** Groups that report CONSUMED (by signal) as soon as a publication to them is sent. */
   consumeOnPublish?: string[];
   /** The producer's check-back, served on a task queue (the SDK's way) or over HTTP; none when absent. */
@@ -278,7 +280,12 @@ function fakeActivities(
   return {
     ...opening,
     // The real first task, over the fakes above.
-    ...createOpenMessageActivities({ ...opening, writeProjection, publishMessage }),
+    ...createOpenMessageActivities({
+      ...opening,
+      writeProjection,
+      publishMessage,
+      keyReusedBy: async (key) => messageOf(key).options.keyHeldBy,
+    }),
     ...createFirstPublicationActivities({ ...opening, writeProjection, publishMessage }),
     publishMessage,
     async findCheckBack({ kind, group }) {

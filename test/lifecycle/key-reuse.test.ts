@@ -6,6 +6,7 @@ import { workflowIdForKey } from '../../workflows/definitions.js';
 import { type ApiHarness, startApiHarness } from '../api/harness.js';
 import { connectTestClient, eventually } from '../helpers/service.js';
 import { freshTopic, uniqueId } from '../helpers/stack.js';
+import { TopicProbe } from '../helpers/topic-probe.js';
 
 let api: ApiHarness;
 let client: ReliableMessageClient;
@@ -59,6 +60,34 @@ describe('a key used again after its workflow is gone', () => {
       status: 'FINISHED',
       body: 'the first message',
     });
+  }, 120_000);
+
+  it('a send through the SDK: DEAD(KEY_REUSED) in its first task, never published, the earlier row untouched', async () => {
+    const key = uniqueId('reuse-send');
+    await finishedAndForgotten(key);
+    const probe = await TopicProbe.start(topic);
+    try {
+      await client.send({ key, topic, body: 'a second message' });
+      const dead = await eventually(
+        async () => {
+          const s = await client.get(key);
+          return s.status === 'DEAD' && s;
+        },
+        15_000,
+        'DEAD(KEY_REUSED)',
+      );
+      expect(dead).toMatchObject({ deadReason: 'KEY_REUSED', sendCount: 0 });
+      expect(dead.lastError).toMatch(/belongs to an earlier message \(created .*, FINISHED\)/);
+      // Nothing of the second message reaches the topic (the probe may see the first one).
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(probe.forKey(key).map((m) => m.body.toString())).not.toContain('a second message');
+      expect(await api.prisma.message.findUnique({ where: { key } })).toMatchObject({
+        status: 'FINISHED',
+        body: 'the first message',
+      });
+    } finally {
+      await probe.stop();
+    }
   }, 120_000);
 
   it('through the HTTP API: 409 KEY_REUSED, and nothing is started', async () => {

@@ -75,6 +75,8 @@ describe.concurrent('the reliable-message workflow with fake activities', () => 
     // Each projection write is newer than the last; the message row is created once, by the first.
     expect(increasing(writtenVersions(m)), String(writtenVersions(m))).toBe(true);
     expect(m.syncs.map((w) => w.message !== undefined)).toEqual([true, ...m.syncs.slice(1).map(() => false)]);
+    // The first task writes once, after the publication: the row is created already published.
+    expect(m.syncs[0]?.events.map((e) => e.type)).toEqual(['PREPARED', 'SUBSCRIBERS', 'PUBLISHED']);
     expect(m.syncs.at(-1)?.state).toEqual(final);
     expect(m.writtenEvents()).toEqual([
       'PREPARED',
@@ -276,8 +278,10 @@ describe.concurrent('the reliable-message workflow with fake activities', () => 
   it('a key that belongs to an earlier message ends the run DEAD(KEY_REUSED) before anything is published', async ({
     expect,
   }) => {
+    // The database answers alike to the key's read before the publication and to a first write.
     const m = await harness.start(true, {
       subscribers: ['stock'],
+      keyHeldBy: 'key was used by an earlier message',
       onSync: refusing(FailureType.keyReused, 'key was used by an earlier message'),
     });
     const final = await m.handle.result();
