@@ -28,9 +28,9 @@ export interface OpenMessageResult {
 /**
  * A message's whole first workflow task in one local activity (one activation of the workflow instead of
  * five): its timings, a send's subscribers, its first projection write, and a confirmed message's first
- * publication with its write (from protocol 5 one write, after the publication, the key read before). The workflow builds the same state from the answer with the same pure
- * functions (`opened`, `firstPublished`) and the same write bookkeeping, so what was written is what it
- * holds.
+ * publication with its write (from protocol 5 a single write, after the publication, the key read
+ * before). The workflow builds the same state from the answer with the same pure functions (`opened`,
+ * `firstPublished`) and the same write bookkeeping, so what was written is what it holds.
  */
 export function createOpenMessageActivities(deps: {
   resolveTimings: (overrides: Partial<Timings>) => Promise<Timings>;

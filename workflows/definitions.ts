@@ -280,6 +280,11 @@ export const FailureType = {
   publishRejected: 'PublishRejected',
   /** The key belongs to an earlier message (raised by the first projection write). */
   keyReused: 'KeyReused',
+  /**
+   * A final projection write that failed, made by the worker as the ending task completes (protocol 4): it
+   * fails that workflow task, not the workflow, and the task is retried.
+   */
+  finalWriteFailed: 'FinalProjectionWriteFailed',
   /** The service refused an SDK's registration (raised by the register activity; details: field, rule). */
   registrationRefused: 'RegistrationRefused',
 } as const;

@@ -1,6 +1,6 @@
 import { DefaultLogger, type LogEntry, type LogLevel, Runtime } from '@temporalio/worker';
+import { FailureType } from '../../workflows/definitions.js';
 import type { Logger } from '../logger.js';
-import { FINAL_WRITE_FAILED } from '../worker/final-writes.js';
 
 let installed = false;
 
@@ -35,7 +35,7 @@ export function expected(entry: Pick<LogEntry, 'message' | 'meta'>): boolean {
   const failure = String(entry.meta?.failure ?? '');
   return (
     entry.message === 'Failing workflow task' &&
-    failure.includes(FINAL_WRITE_FAILED) &&
+    failure.includes(FailureType.finalWriteFailed) &&
     failure.includes('DependencyDownError')
   );
 }

@@ -1,10 +1,7 @@
 import type { Workflow, WorkflowCreator } from '@temporalio/worker/lib/workflow/interface.js';
 import type { SinkCall } from '@temporalio/workflow';
-import { FINAL_WRITE_SINK } from '../../workflows/definitions.js';
+import { FailureType, FINAL_WRITE_SINK } from '../../workflows/definitions.js';
 import type { ProjectionWrite } from '../db/projection-writer.js';
-
-/** Marks the task failures this module makes, so the log that reports them can say what they are. */
-export const FINAL_WRITE_FAILED = 'FinalProjectionWriteFailed';
 
 /**
  * Makes the final projection writes that workflows hand over through the FinalWriteSinks (protocol 4)
@@ -41,7 +38,7 @@ export function withFinalWrites(
             const message = `final projection write of message ${keys} failed; the workflow task is retried: ${cause}`;
             return {
               runId: completion.runId,
-              failed: { failure: { message, applicationFailureInfo: { type: FINAL_WRITE_FAILED } } },
+              failed: { failure: { message, applicationFailureInfo: { type: FailureType.finalWriteFailed } } },
             };
           }
         },

@@ -2,8 +2,8 @@ import type { Workflow, WorkflowCreator } from '@temporalio/worker/lib/workflow/
 import type { SinkCall } from '@temporalio/workflow';
 import { describe, expect, it } from 'vitest';
 import type { ProjectionWrite } from '../../src/db/projection-writer.js';
-import { FINAL_WRITE_FAILED, withFinalWrites } from '../../src/worker/final-writes.js';
-import { FINAL_WRITE_SINK } from '../../workflows/definitions.js';
+import { withFinalWrites } from '../../src/worker/final-writes.js';
+import { FailureType, FINAL_WRITE_SINK } from '../../workflows/definitions.js';
 
 const writeOf = (key: string) => ({ state: { key } }) as unknown as ProjectionWrite;
 const call = (ifaceName: string, arg: unknown, isReplaying = false) =>
@@ -61,7 +61,7 @@ describe('final projection writes made as the workflow task completes', () => {
     expect(completion.successful).toBeUndefined();
     expect(completion.failed?.failure).toMatchObject({
       message: expect.stringMatching(/final projection write of message k2 failed.*ECONNREFUSED/),
-      applicationFailureInfo: { type: FINAL_WRITE_FAILED },
+      applicationFailureInfo: { type: FailureType.finalWriteFailed },
     });
   });
 

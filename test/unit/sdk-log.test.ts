@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DependencyDownError } from '../../src/dependency-gate.js';
 import { expected } from '../../src/temporal/runtime.js';
-import { FINAL_WRITE_FAILED } from '../../src/worker/final-writes.js';
+import { FailureType } from '../../workflows/definitions.js';
 
 describe("the Temporal SDK's log entries", () => {
   it('an attempt failed fast by a gate that is down is not logged again (the gate said so once)', () => {
@@ -22,7 +22,7 @@ describe("the Temporal SDK's log entries", () => {
       message: 'Failing workflow task',
       meta: {
         run_id: 'r',
-        failure: `Failure { failure: Some(Failure { message: "${message}", failure_info: Some(ApplicationFailureInfo(ApplicationFailureInfo { r#type: "${FINAL_WRITE_FAILED}" })) }) }`,
+        failure: `Failure { failure: Some(Failure { message: "${message}", failure_info: Some(ApplicationFailureInfo(ApplicationFailureInfo { r#type: "${FailureType.finalWriteFailed}" })) }) }`,
       },
     });
     const down = new DependencyDownError('mysql', 'ECONNREFUSED');
