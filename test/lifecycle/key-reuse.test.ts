@@ -26,6 +26,20 @@ async function finishedAndForgotten(key: string): Promise<void> {
   await eventually(async () => !(await workflowExists(client.temporal, key)), 60_000, 'the workflow to be deleted');
 }
 
+/** Waits for the second message of `key` to be DEAD(KEY_REUSED), unpublished, naming the earlier one. */
+async function deadForItsKey(key: string): Promise<void> {
+  const dead = await eventually(
+    async () => {
+      const s = await client.get(key);
+      return s.status === 'DEAD' && s;
+    },
+    15_000,
+    'DEAD(KEY_REUSED)',
+  );
+  expect(dead).toMatchObject({ deadReason: 'KEY_REUSED', sendCount: 0 });
+  expect(dead.lastError).toMatch(/belongs to an earlier message \(created .*, FINISHED\)/);
+}
+
 beforeAll(async () => {
   api = await startApiHarness();
   client = await connectTestClient(api.service.config);
@@ -42,16 +56,7 @@ describe('a key used again after its workflow is gone', () => {
     const key = uniqueId('reuse');
     await finishedAndForgotten(key);
     await client.prepare({ key, topic, body: 'a second message' });
-    const dead = await eventually(
-      async () => {
-        const s = await client.get(key);
-        return s.status === 'DEAD' && s;
-      },
-      15_000,
-      'DEAD(KEY_REUSED)',
-    );
-    expect(dead).toMatchObject({ deadReason: 'KEY_REUSED', sendCount: 0 });
-    expect(dead.lastError).toMatch(/belongs to an earlier message \(created .*, FINISHED\)/);
+    await deadForItsKey(key);
     const confirm = client.confirm(key);
     await expect(confirm).rejects.toBeInstanceOf(InvalidTransitionError);
     await expect(confirm).rejects.toThrow(/KEY_REUSED.*belongs to an earlier message/);
@@ -68,16 +73,7 @@ describe('a key used again after its workflow is gone', () => {
     const probe = await TopicProbe.start(topic);
     try {
       await client.send({ key, topic, body: 'a second message' });
-      const dead = await eventually(
-        async () => {
-          const s = await client.get(key);
-          return s.status === 'DEAD' && s;
-        },
-        15_000,
-        'DEAD(KEY_REUSED)',
-      );
-      expect(dead).toMatchObject({ deadReason: 'KEY_REUSED', sendCount: 0 });
-      expect(dead.lastError).toMatch(/belongs to an earlier message \(created .*, FINISHED\)/);
+      await deadForItsKey(key);
       // Nothing of the second message reaches the topic (the probe may see the first one).
       await new Promise((r) => setTimeout(r, 2000));
       expect(probe.forKey(key).map((m) => m.body.toString())).not.toContain('a second message');
