@@ -86,6 +86,8 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
     throw new Error(`resume state has schema ${resumeSchema}; this worker reads up to ${RESUME_SCHEMA_VERSION}`);
   }
   const now = () => Date.now();
+  /** The command sequence this run follows (STARTER_PROTOCOL when it was started); 1 before the field. */
+  const protocol = input.protocol ?? 1;
   const resume = input.resume;
   let tracked: M.Tracked | undefined = resume && { state: resume.state, unsynced: resume.unsynced };
 
@@ -163,7 +165,7 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   // ---- 3. publish, then resend to the subscribers that have not consumed until all have
   if (opening.firstPublicationFailed) await afterFailedPublication();
   if (s().status !== 'CANCELLED') await deliver();
-  if ((input.protocol ?? 1) >= WRITES_FINAL_STATE_WITH_TASK) writeWithEndingTask();
+  if (protocol >= WRITES_FINAL_STATE_WITH_TASK) writeWithEndingTask();
   else await sync();
   return t.state;
 
@@ -177,7 +179,6 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
     // timed out after writing the projection row) must recognise that row as its own.
     const createdAt = wf.workflowInfo().startTime.getTime();
     const base = { message: input.message, createdAt, confirmed: input.confirmed, specHash: input.specHash };
-    const protocol = input.protocol ?? 1;
     if (protocol < OPENS_IN_ONE_LOCAL_ACTIVITY) {
       const timings = await retrying(() => local.resolveTimings(input.timings ?? {}));
       return { t: M.opened({ ...base, timings, at: now() }) };
@@ -217,7 +218,7 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
 
   async function deliver(): Promise<void> {
     if (s().subscribedAt === undefined) {
-      if ((input.protocol ?? 1) >= PUBLISHES_IN_FIRST_LOCAL_ACTIVITY) {
+      if (protocol >= PUBLISHES_IN_FIRST_LOCAL_ACTIVITY) {
         await publishConfirmed();
       } else {
         const groups = await retrying(() => local.snapshotSubscribers({ topic: s().topic, tag: s().tag }));
