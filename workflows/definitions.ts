@@ -129,8 +129,19 @@ export const WRITES_FINAL_STATE_WITH_TASK = 4;
  * a message fewer, and none before the publication.
  */
 export const WRITES_FIRST_ROW_AFTER_PUBLICATION = 5;
+/**
+ * From protocol 6 no decision reads the clock of a workflow task's first activation. A task that is still
+ * running a local activity when it must answer a query, or when it heartbeats (a local activity past 80 %
+ * of the task timeout), is completed empty and continued in a new task; a replay runs the code before that
+ * local activity with the new task's later clock, so a comparison with the clock there may go the other way
+ * than it went, and the history no longer replays. So: a resend is due, and the confirm deadline passed,
+ * when the wait timer set for that time fired (the wake times reached, not the clock); the next producer
+ * check-back is timed from the wake time it was asked at; a send's first task takes the message's start
+ * time; and whether to continue as new is decided after a failed call, not as its retry starts.
+ */
+export const DECIDES_BY_WAKE_TIMES = 6;
 /** The protocol new starts follow: the newest. */
-export const STARTER_PROTOCOL = WRITES_FIRST_ROW_AFTER_PUBLICATION;
+export const STARTER_PROTOCOL = DECIDES_BY_WAKE_TIMES;
 
 /** How a protocol-4 workflow hands its final projection write to the worker (see WRITES_FINAL_STATE_WITH_TASK). */
 export interface FinalWriteSinks extends Sinks {

@@ -170,7 +170,12 @@ export function snapshotSubscribers(t: Tracked, now: number, groups: string[]): 
  * time has come.
  */
 export function publicationDue(s: MessageState, now: number): boolean {
-  return s.sendCount === 0 || (pendingGroups(s).length > 0 && now >= (s.nextResendAt ?? 0));
+  return s.sendCount === 0 || (pendingGroups(s).length > 0 && (operatorResent(s) || now >= (s.nextResendAt ?? 0)));
+}
+
+/** An operator's resend not carried out yet: it is due at once, whatever the time. */
+function operatorResent(s: MessageState): boolean {
+  return s.sendCount > 0 && s.sendRound === 0;
 }
 
 /** A publish attempt failed in a way a retry may cure: shown once per distinct error, not once per try. */
@@ -300,13 +305,16 @@ export interface CheckBackResult {
   error?: string;
 }
 
-/** The producer answered a check-back (or failed to): COMMIT confirms, ROLLBACK cancels, anything else waits. */
-export function producerCheckBackAnswered(t: Tracked, now: number, result: CheckBackResult): void {
+/**
+ * The producer answered a check-back (or failed to): COMMIT confirms, ROLLBACK cancels, anything else waits;
+ * the next check-back comes an interval after `askedAt` (by default, after the answer).
+ */
+export function producerCheckBackAnswered(t: Tracked, now: number, result: CheckBackResult, askedAt = now): void {
   const s = t.state;
   s.checkBackCount += 1;
   record(t, now, 'CHECK_BACK', { ...result });
   if (s.status !== 'WAITING_CONFIRM') return; // confirmed or cancelled while it was asked
-  s.nextCheckBackAt = now + checkBackInterval(s.timings, s.checkBackCount);
+  s.nextCheckBackAt = askedAt + checkBackInterval(s.timings, s.checkBackCount);
   if (result.answer === 'COMMIT') confirm(t, now, 'check-back');
   else if (result.answer === 'ROLLBACK') cancel(t, now, 'check-back');
 }

@@ -13,6 +13,7 @@ import {
   type ConfirmRequest,
   cancelUpdate,
   confirmUpdate,
+  DECIDES_BY_WAKE_TIMES,
   FailureType,
   FINAL_WRITE_SINK,
   type FinalWriteSinks,
@@ -88,6 +89,13 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   const now = () => Date.now();
   /** The command sequence this run follows (STARTER_PROTOCOL when it was started); 1 before the field. */
   const protocol = input.protocol ?? 1;
+  /**
+   * The clock decisions read (DECIDES_BY_WAKE_TIMES): the latest wake time a wait's timer fired for, which
+   * a replay reproduces; runs started before read the task's clock.
+   */
+  const byWakeTimes = protocol >= DECIDES_BY_WAKE_TIMES;
+  let reached = 0;
+  const decisionTime = () => (byWakeTimes ? reached : now());
   const resume = input.resume;
   let tracked: M.Tracked | undefined = resume && { state: resume.state, unsynced: resume.unsynced };
 
@@ -153,11 +161,12 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
     const deadline = s().createdAt + s().timings.confirmDeadlineMs;
     const wakeAt = Math.min(s().nextCheckBackAt ?? deadline, deadline);
     if (await waitUntil(() => s().status !== 'WAITING_CONFIRM', wakeAt)) break;
-    if (now() >= deadline) {
+    if (decisionTime() >= deadline) {
       M.markDead(t, now(), 'UNCONFIRMED');
       break;
     }
-    M.producerCheckBackAnswered(t, now(), await askCheckBack('producer', s().producerGroup, PRODUCER_ANSWERS));
+    const answer = await askCheckBack('producer', s().producerGroup, PRODUCER_ANSWERS);
+    M.producerCheckBackAnswered(t, now(), answer, byWakeTimes ? reached : undefined);
   }
   // DEAD(UNCONFIRMED) waits for an operator's confirm or cancel; DEAD(REJECTED) by the first task, for a resend.
   if (s().status === 'DEAD') await waitUntil(() => s().status !== 'DEAD');
@@ -183,7 +192,7 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
       const timings = await retrying(() => local.resolveTimings(input.timings ?? {}));
       return { t: M.opened({ ...base, timings, at: now() }) };
     }
-    const at = now();
+    const at = byWakeTimes ? createdAt : now();
     const publish = protocol >= PUBLISHES_IN_FIRST_LOCAL_ACTIVITY && input.confirmed;
     const writeOnceAfterPublication = publish && protocol >= WRITES_FIRST_ROW_AFTER_PUBLICATION;
     const r = await retrying(() =>
@@ -230,7 +239,7 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
         M.finish(t, now());
         return;
       }
-      const canSend = () => s().status === 'SENDING' && M.publicationDue(s(), now());
+      const canSend = () => s().status === 'SENDING' && M.publicationDue(s(), decisionTime());
       if (!canSend()) {
         // Acks, an operator resend or the resend time move it on; a DEAD message waits for late acks or an operator.
         await waitUntil(() => M.allConsumed(s()) || canSend(), s().status === 'SENDING' ? s().nextResendAt : undefined);
@@ -375,8 +384,10 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
       } catch (err) {
         if (isRefusal(err)) throw err;
         await onFailure?.(failureMessage(err));
+        // Decided where the call's failure came (DECIDES_BY_WAKE_TIMES), not as the retry starts.
+        if (byWakeTimes && tracked) await continueAsNewIfHistoryIsLong();
         await settled(wf.sleep(Math.min(RETRY_FIRST_MS * 2 ** attempt, RETRY_MAX_MS)));
-        if (tracked) await continueAsNewIfHistoryIsLong();
+        if (!byWakeTimes && tracked) await continueAsNewIfHistoryIsLong();
       }
     }
   }
@@ -394,6 +405,7 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
         .then(
           () => {
             timedOut = true;
+            reached = Math.max(reached, wakeAt);
           },
           () => undefined,
         );

@@ -68,11 +68,18 @@ export interface FakeMessageOptions {
    */
   consumerCheckBack?: { groups: string[]; answer: Answering };
   /** Runs before each publication is recorded as sent (call 1-based); a throw is RocketMQ's failure. */
-  onPublish?: (call: number, input: PublishInput) => void;
+  onPublish?: (call: number, input: PublishInput) => void | Promise<void>;
   /** Runs before each projection write (call 1-based); a throw is MySQL's failure. */
-  onSync?: (call: number, input: ProjectionWrite) => void;
+  onSync?: (call: number, input: ProjectionWrite) => void | Promise<void>;
+  /** Runs before each check-back route lookup (call 1-based), producer's or consumer's. */
+  onFindCheckBack?: (call: number) => void | Promise<void>;
   /** Per-message timings, as a producer would pass them. */
   timings?: Partial<Timings>;
+  /**
+   * The workflow task timeout (Temporal's default 10 s): a local activity running past 80 % of it makes
+   * the worker complete the task empty and go on in a new one.
+   */
+  workflowTaskTimeoutMs?: number;
 }
 
 export interface CheckBackCall {
@@ -92,6 +99,8 @@ export class FakeMessage {
   readonly subscriberSnapshots: { topic: string; tag?: string }[] = [];
   /** Every publish attempt, including failed ones. */
   publishAttempts = 0;
+  /** Check-back route lookups made for it. */
+  routeLookups = 0;
   readonly handle: WorkflowHandle<typeof reliableMessageWorkflow>;
 
   constructor(
@@ -142,18 +151,20 @@ export class FakeMessage {
  */
 export class WorkflowHarness {
   private readonly messages = new Map<string, FakeMessage>();
-  private readonly running: Promise<unknown>;
+  private running: Promise<unknown> | undefined;
 
   private constructor(
     readonly client: Client,
     private readonly connection: NativeConnection,
     private readonly workers: Worker[],
     readonly taskQueue: string,
-  ) {
-    this.running = Promise.all(workers.map((w) => w.run()));
-  }
+  ) {}
 
-  static async start(): Promise<WorkflowHarness> {
+  /**
+   * With `paused`, the workers poll only once `resume()` is called: a workflow started meanwhile has its
+   * first task waiting, and a query sent meanwhile comes with that task.
+   */
+  static async start(options: { paused?: boolean } = {}): Promise<WorkflowHarness> {
     installTemporalRuntime(testLogger);
     const taskQueue = uniqueId('rmsg-unit');
     const checkBackQueue = `${taskQueue}-check-back`;
@@ -196,7 +207,13 @@ export class WorkflowHarness {
       }),
     ]);
     harness = new WorkflowHarness(client, connection, workers, taskQueue);
+    if (!options.paused) harness.resume();
     return harness;
+  }
+
+  /** Starts the workers polling (once). */
+  resume(): void {
+    this.running ??= Promise.all(this.workers.map((w) => w.run()));
   }
 
   /** Starts a message's workflow: prepared, or already confirmed (a send). */
@@ -215,6 +232,7 @@ export class WorkflowHarness {
       taskQueue: this.taskQueue,
       workflowId: workflowIdForKey(m.key),
       args: [input],
+      workflowTaskTimeout: options.workflowTaskTimeoutMs,
       // As the client starts it: the workflow upserts the status only when it moves on.
       typedSearchAttributes: [{ key: SearchAttribute.status, value: startStatus(confirmed) }],
     });
@@ -224,6 +242,7 @@ export class WorkflowHarness {
   /** Terminates what is still running on its task queue, then stops the workers. */
   async stop(): Promise<void> {
     await terminateRunningWorkflows(this.client, this.taskQueue);
+    this.resume();
     for (const w of this.workers) w.shutdown();
     await this.running;
     await this.connection.close();
@@ -250,7 +269,7 @@ function fakeActivities(
     },
     async syncProjection(input: ProjectionWrite) {
       const m = messageOf(input.state.key);
-      m.options.onSync?.(m.syncs.length + 1, input);
+      await m.options.onSync?.(m.syncs.length + 1, input);
       m.syncs.push(input);
     },
     async snapshotSubscribers(input: { topic: string; tag?: string }) {
@@ -272,7 +291,7 @@ function fakeActivities(
   const publishMessage = async (input: PublishInput) => {
     const m = messageOf(input.key);
     m.publishAttempts += 1;
-    m.options.onPublish?.(m.publishAttempts, input);
+    await m.options.onPublish?.(m.publishAttempts, input);
     m.publishes.push({ ...input, at: Date.now() });
     for (const group of input.groups) if (m.options.consumeOnPublish?.includes(group)) consumed(m, group);
     return { messageId: `fake-${m.publishes.length}` };
@@ -289,6 +308,8 @@ function fakeActivities(
     ...createFirstPublicationActivities({ ...opening, writeProjection, publishMessage }),
     publishMessage,
     async findCheckBack({ kind, group }) {
+      const asking = lookup(group);
+      if (asking) await asking.options.onFindCheckBack?.(++asking.routeLookups);
       if (kind === 'consumer') return lookup(group)?.options.consumerCheckBack ? { taskQueue: checkBackQueue } : null;
       const m = messageOf(group);
       const via = m.options.producerCheckBack?.via;

@@ -176,6 +176,19 @@ describe('publication edges', () => {
     expect(M.publicationDue(t.state, 3)).toBe(true);
   });
 
+  it('a resend is due from its time on, and an operator resend at once, whatever the clock says', () => {
+    const t = tracked(true);
+    M.snapshotSubscribers(t, 1, ['a']);
+    M.published(t, 1000, ['a'], 'm1');
+    const at = t.state.nextResendAt as number;
+    expect([M.publicationDue(t.state, at - 1), M.publicationDue(t.state, at)]).toEqual([false, true]);
+    // The workflow may ask with the latest wake time reached (protocol 6), earlier than the update's clock.
+    M.operatorResend(t, 5000);
+    expect(M.publicationDue(t.state, 0)).toBe(true);
+    M.published(t, 6000, ['a'], 'm2');
+    expect(M.publicationDue(t.state, 0)).toBe(false);
+  });
+
   it('an ack before the message is published names that, not a missing subscription', () => {
     const t = tracked(false);
     expect(() => M.checkAckSender(t.state, 'a')).toThrow(/not published yet; group a cannot report/);
@@ -194,6 +207,13 @@ describe('check-back answers', () => {
     const r = tracked(false);
     M.producerCheckBackAnswered(r, 1000, { answer: 'ROLLBACK' });
     expect(r.state.status).toBe('CANCELLED');
+  });
+
+  it('the next check-back is timed from when it was asked, when that is given, and the answer keeps its time', () => {
+    const t = tracked(false);
+    M.producerCheckBackAnswered(t, 1700, { answer: 'UNKNOWN' }, 1000);
+    expect(t.state.nextCheckBackAt).toBe(1000 + 2000);
+    expect(t.unsynced.at(-1)).toMatchObject({ type: 'CHECK_BACK', at: 1700 });
   });
 
   it('a consumer check-back that says CONSUMED counts as the ack; none at all records nothing', () => {
