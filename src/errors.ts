@@ -32,6 +32,21 @@ abstract class MessageRefusal extends Error {
   }
 }
 
+/**
+ * The message's first workflow task has not finished (its first write may be retrying a dependency that is
+ * down): it has no state to show yet. Asking again later is the answer.
+ */
+export class MessageOpeningError extends MessageRefusal {
+  readonly code = 'MESSAGE_OPENING';
+
+  static of(key: string): MessageOpeningError {
+    return new MessageOpeningError(
+      key,
+      `message ${key} is still opening (its first workflow task has not finished); ask again in a moment`,
+    );
+  }
+}
+
 /** A transition the message's state does not allow, such as confirm after cancel. */
 export class InvalidTransitionError extends MessageRefusal {
   readonly code = 'INVALID_TRANSITION';

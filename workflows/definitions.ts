@@ -274,6 +274,10 @@ export const ackSignal = defineSignal<[Ack]>('ack');
 /** The same report through the HTTP API: an update, so a report from a non-subscriber is refused up front. */
 export const ackUpdate = defineUpdate<MessageState, [Ack]>('ack');
 export const stateQuery = defineQuery<MessageState>('state');
+/** What the state query answers (a failure) before the message's first task has made its state. */
+export function stillOpening(key: string): string {
+  return `message ${key} is still opening`;
+}
 
 export const SearchAttribute = {
   messageKey: defineSearchAttributeKey('MessageKey', 'KEYWORD'),
@@ -291,6 +295,8 @@ export const FailureType = {
   publishRejected: 'PublishRejected',
   /** The key belongs to an earlier message (raised by the first projection write). */
   keyReused: 'KeyReused',
+  /** The state query asked before the message's first task made its state. */
+  opening: 'MessageOpening',
   /**
    * A final projection write that failed, made by the worker as the ending task completes (protocol 4): it
    * fails that workflow task, not the workflow, and the task is retried.

@@ -27,6 +27,7 @@ import {
   resendUpdate,
   SearchAttribute,
   stateQuery,
+  stillOpening,
   WRITES_FINAL_STATE_WITH_TASK,
   WRITES_FIRST_ROW_AFTER_PUBLICATION,
 } from './definitions.js';
@@ -99,6 +100,17 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   const resume = input.resume;
   let tracked: M.Tracked | undefined = resume && { state: resume.state, unsynced: resume.unsynced };
 
+  // A query may come with the first task, before the state exists (a status asked just after the start),
+  // or while that task retries a dependency that is down: it is told so, by a failure the client knows.
+  wf.setHandler(stateQuery, () => {
+    if (tracked) return tracked.state;
+    throw wf.ApplicationFailure.create({
+      type: FailureType.opening,
+      message: stillOpening(input.message.key),
+      nonRetryable: true,
+    });
+  });
+
   // Handlers are registered before the first await (an update may come in the first workflow task) and
   // apply their change synchronously once the state exists, so nothing can run between a change and its
   // update's completion.
@@ -145,7 +157,6 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   let shownStatus = resume ? resume.state.status : M.startStatus(input.confirmed);
 
   // Signals (acks from the SDK) are buffered by Temporal until a handler exists.
-  wf.setHandler(stateQuery, () => t.state);
   wf.setHandler(ackSignal, (a) => M.applyAck(t, now(), a));
 
   // ---- 1. the projection exists from the first workflow task (a key of an earlier message is refused)

@@ -6,6 +6,7 @@ import {
   KeyConflictError,
   KeyReusedError,
   MessageNotFoundError,
+  MessageOpeningError,
   NotASubscriberError,
   TopicMismatchError,
   ValidationError,
@@ -99,6 +100,7 @@ export function toHttpError(err: unknown, log: Logger, requestId: string): [numb
   if (err instanceof InvalidTransitionError || err instanceof KeyConflictError || err instanceof KeyReusedError)
     return [409, { code: err.code, message: err.message, field: 'key' }];
   if (err instanceof NotASubscriberError) return [409, { code: err.code, message: err.message, field: 'group' }];
+  if (err instanceof MessageOpeningError) return [503, { code: err.code, message: err.message, field: 'key' }];
   if (err instanceof TopicMismatchError) return [409, { code: err.code, message: err.message, field: err.field }];
   if (err instanceof ApiError) return [err.statusCode, { code: err.code, message: err.message, field: err.field }];
   const fe = err as Partial<FastifyError>;

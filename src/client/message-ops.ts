@@ -1,4 +1,10 @@
-import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type Client,
+  QueryNotRegisteredError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   type Ack,
@@ -9,9 +15,10 @@ import {
   type MessageState,
   resendUpdate,
   stateQuery,
+  stillOpening,
   workflowIdForKey,
 } from '../../workflows/definitions.js';
-import { InvalidTransitionError, MessageNotFoundError, NotASubscriberError } from '../errors.js';
+import { InvalidTransitionError, MessageNotFoundError, MessageOpeningError, NotASubscriberError } from '../errors.js';
 import { parseMessageKey } from '../message-spec.js';
 
 /**
@@ -25,11 +32,40 @@ type Actor = 'producer' | 'operator';
 export async function getMessageState(temporal: Client, key: string): Promise<MessageState> {
   parseMessageKey(key);
   try {
-    return await temporal.workflow.getHandle(workflowIdForKey(key)).query(stateQuery);
+    return await queryState(temporal, key);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new MessageNotFoundError(key);
     throw err;
   }
+}
+
+/** How long a state query waits for a message still opening before it says so. */
+const OPENING_WAIT_MS = 3000;
+
+/**
+ * The state query. A message whose first workflow task has not finished has no state yet (the first
+ * task takes milliseconds, but retries while MySQL is down): it is asked again, briefly, then
+ * MessageOpeningError. Runs started before the workflow said "opening" say that no handler exists.
+ */
+export async function queryState(temporal: Client, key: string): Promise<MessageState> {
+  const handle = temporal.workflow.getHandle(workflowIdForKey(key));
+  const deadline = Date.now() + OPENING_WAIT_MS;
+  for (let wait = 50; ; wait = Math.min(wait * 2, 500)) {
+    try {
+      return await handle.query(stateQuery);
+    } catch (err) {
+      if (!isOpening(err, key)) throw err;
+      if (Date.now() + wait > deadline) throw MessageOpeningError.of(key);
+      await sleep(wait);
+    }
+  }
+}
+
+function isOpening(err: unknown, key: string): boolean {
+  if (!(err instanceof QueryNotRegisteredError)) return false;
+  return (
+    err.message.includes(stillOpening(key)) || err.message.includes(`did not register a handler for ${stateQuery.name}`)
+  );
 }
 
 /** Whether the message's workflow is known to Temporal (running, or closed within retention). */

@@ -5,13 +5,13 @@ import {
   type ReliableMessageInput,
   SearchAttribute,
   STARTER_PROTOCOL,
-  stateQuery,
   workflowIdForKey,
 } from '../../workflows/definitions.js';
 import { startStatus } from '../../workflows/message-state.js';
 import { KeyConflictError } from '../errors.js';
 import { checkTopicFit, type MessageSpecInput } from '../message-spec.js';
 import type { TopicCatalog } from '../rocketmq/topic-catalog.js';
+import { queryState } from './message-ops.js';
 
 export interface PrepareResult {
   key: string;
@@ -91,7 +91,7 @@ async function existingMessage(
 ): Promise<PrepareResult | undefined> {
   let stored: string | undefined;
   try {
-    stored = (await temporal.workflow.getHandle(workflowId).query(stateQuery)).specHash;
+    stored = (await queryState(temporal, key)).specHash;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;

@@ -1,6 +1,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll } from 'vitest';
 import { createFirstPublicationActivities } from '../../activities/first-publication.js';
 import type { Activities } from '../../activities/index.js';
 import { createOpenMessageActivities } from '../../activities/open-message.js';
@@ -49,8 +50,11 @@ type WorkflowActivities = Pick<
   | 'httpCheckBack'
 >;
 
-/** How a check-back answers: its call number (1-based) to a word, or a throw for a check-back that fails. */
-type Answering = (call: number) => unknown;
+/**
+ * How a check-back answers: its call number (1-based, per kind) to a word, or a throw for a check-back that
+ * fails. An HTTP check-back is also told the group asked (a task-queue one is asked with the key alone).
+ */
+type Answering = (call: number, group?: string) => unknown;
 
 /** What the fakes do for one message; every name in it is unique to the test. */
 export interface FakeMessageOptions {
@@ -63,16 +67,17 @@ export interface FakeMessageOptions {
   /** The producer's check-back, served on a task queue (the SDK's way) or over HTTP; none when absent. */
   producerCheckBack?: { via: 'taskQueue' | 'http'; answer: Answering };
   /**
-   * A consumer check-back for these groups, on a task queue; it answers for the message, whoever asks. The
-   * groups are looked up by name alone (as the real registry does), so give them names unique to the test.
+   * A consumer check-back for these groups, on a task queue (by default; it answers for the message, whoever
+   * asks) or over HTTP (a URL per group, so it can answer per group). The groups are looked up by name alone
+   * (as the real registry does), so give them names unique to the test.
    */
-  consumerCheckBack?: { groups: string[]; answer: Answering };
+  consumerCheckBack?: { groups: string[]; via?: 'taskQueue' | 'http'; answer: Answering };
   /** Runs before each publication is recorded as sent (call 1-based); a throw is RocketMQ's failure. */
   onPublish?: (call: number, input: PublishInput) => void | Promise<void>;
   /** Runs before each projection write (call 1-based); a throw is MySQL's failure. */
   onSync?: (call: number, input: ProjectionWrite) => void | Promise<void>;
-  /** Runs before each check-back route lookup (call 1-based), producer's or consumer's. */
-  onFindCheckBack?: (call: number) => void | Promise<void>;
+  /** Runs before each check-back route lookup (call 1-based) of the group named, producer's or consumer's. */
+  onFindCheckBack?: (call: number, group: string) => void | Promise<void>;
   /** Per-message timings, as a producer would pass them. */
   timings?: Partial<Timings>;
   /**
@@ -85,6 +90,8 @@ export interface FakeMessageOptions {
 export interface CheckBackCall {
   kind: 'producer' | 'consumer';
   via: 'taskQueue' | 'http';
+  /** The group asked, when the check-back is told (over HTTP). */
+  group?: string;
   at: number;
 }
 
@@ -250,11 +257,16 @@ export class WorkflowHarness {
   }
 }
 
-function answerCheckBack(m: FakeMessage, kind: 'producer' | 'consumer', via: 'taskQueue' | 'http'): unknown {
+function answerCheckBack(
+  m: FakeMessage,
+  kind: 'producer' | 'consumer',
+  via: 'taskQueue' | 'http',
+  group?: string,
+): unknown {
   const checkBack = kind === 'producer' ? m.options.producerCheckBack : m.options.consumerCheckBack;
   if (!checkBack) throw new Error(`${m.key} has no ${kind} check-back`);
-  m.checkBacks.push({ kind, via, at: Date.now() });
-  return checkBack.answer(m.checkBacks.filter((c) => c.kind === kind).length);
+  m.checkBacks.push({ kind, via, group, at: Date.now() });
+  return checkBack.answer(m.checkBacks.filter((c) => c.kind === kind).length, group);
 }
 
 function fakeActivities(
@@ -309,15 +321,39 @@ function fakeActivities(
     publishMessage,
     async findCheckBack({ kind, group }) {
       const asking = lookup(group);
-      if (asking) await asking.options.onFindCheckBack?.(++asking.routeLookups);
-      if (kind === 'consumer') return lookup(group)?.options.consumerCheckBack ? { taskQueue: checkBackQueue } : null;
+      if (asking) await asking.options.onFindCheckBack?.(++asking.routeLookups, group);
+      if (kind === 'consumer') {
+        const checkBack = lookup(group)?.options.consumerCheckBack;
+        if (!checkBack) return null;
+        return checkBack.via === 'http'
+          ? { url: `https://${group}.example/check-back` }
+          : { taskQueue: checkBackQueue };
+      }
       const m = messageOf(group);
       const via = m.options.producerCheckBack?.via;
       if (via === 'http') return { url: `https://${m.producerGroup}.example/check-back` };
       return via === 'taskQueue' ? { taskQueue: checkBackQueue } : null;
     },
-    async httpCheckBack({ key, kind }) {
-      return String(answerCheckBack(messageOf(key), kind, 'http'));
+    async httpCheckBack({ key, kind, group }) {
+      return String(answerCheckBack(messageOf(key), kind, 'http', group));
     },
   };
+}
+
+/**
+ * For a test file: a harness whose workers poll, and a paused one (see `WorkflowHarness.start`), started
+ * before its tests and stopped after them.
+ */
+export function harnessesForFile(): { running: WorkflowHarness; paused: WorkflowHarness } {
+  const harnesses = {} as { running: WorkflowHarness; paused: WorkflowHarness };
+  beforeAll(async () => {
+    [harnesses.running, harnesses.paused] = await Promise.all([
+      WorkflowHarness.start(),
+      WorkflowHarness.start({ paused: true }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([harnesses.running?.stop(), harnesses.paused?.stop()]);
+  });
+  return harnesses;
 }

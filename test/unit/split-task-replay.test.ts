@@ -2,11 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cancelUpdate } from '../../workflows/definitions.js';
 import { uniqueId } from '../helpers/stack.js';
 import { sharedWorkflowBundle } from '../helpers/workflow-bundle.js';
-import { type FakeMessageOptions, WorkflowHarness } from '../helpers/workflow-harness.js';
+import { type FakeMessageOptions, harnessesForFile } from '../helpers/workflow-harness.js';
 
 /**
  * Guarantee 6 (every history replays) for tasks the worker splits: a task still running a local activity
@@ -21,16 +21,7 @@ const EventType = temporal.api.enums.v1.EventType;
 const TASK_TIMEOUT_MS = 1000;
 const SLOW_MS = 1100;
 
-let harness: WorkflowHarness;
-let paused: WorkflowHarness;
-
-beforeAll(async () => {
-  [harness, paused] = await Promise.all([WorkflowHarness.start(), WorkflowHarness.start({ paused: true })]);
-});
-
-afterAll(async () => {
-  await Promise.all([harness?.stop(), paused?.stop()]);
-});
+const harnesses = harnessesForFile();
 
 /**
  * Task completions with no command: the split the tests are about (the next event is the new task, or
@@ -83,7 +74,10 @@ function checkedBackSend(resendAfterMs: number, publishMs: number): FakeMessageO
 
 describe.concurrent('a workflow task split by the worker replays', () => {
   it("a send's first task that heartbeats: its resend is still due when the replay's clock says it is early", async () => {
-    const m = await harness.start(true, { ...checkedBackSend(1500, SLOW_MS), workflowTaskTimeoutMs: TASK_TIMEOUT_MS });
+    const m = await harnesses.running.start(true, {
+      ...checkedBackSend(1500, SLOW_MS),
+      workflowTaskTimeoutMs: TASK_TIMEOUT_MS,
+    });
     const final = await m.handle.result();
     expect(final).toMatchObject({ status: 'FINISHED', sendCount: 1 });
     expect(m.consumerCheckBacks()).toHaveLength(1);
@@ -92,12 +86,12 @@ describe.concurrent('a workflow task split by the worker replays', () => {
   });
 
   it("a send's first task that answers a query sent before it started", async () => {
-    const m = await paused.start(true, checkedBackSend(1000, 300));
+    const m = await harnesses.paused.start(true, checkedBackSend(1000, 300));
     // The query waits for the first task and comes with it; the local activity is still running when
     // the task answers it.
     const early = m.state().catch((err: unknown) => err);
     await sleep(300);
-    paused.resume();
+    harnesses.paused.resume();
     await early;
     const final = await m.handle.result();
     expect(final).toMatchObject({ status: 'FINISHED', sendCount: 1 });
@@ -106,7 +100,7 @@ describe.concurrent('a workflow task split by the worker replays', () => {
   });
 
   it('a producer check-back whose lookup heartbeats just before the confirm deadline', async () => {
-    const m = await harness.start(false, {
+    const m = await harnesses.running.start(false, {
       producerCheckBack: { via: 'taskQueue', answer: () => 'UNKNOWN' },
       timings: { checkBackAfterMs: 100, confirmDeadlineMs: 700 },
       workflowTaskTimeoutMs: TASK_TIMEOUT_MS,

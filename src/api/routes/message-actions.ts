@@ -5,13 +5,14 @@ import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { existingMessageOwner } from '../message-owner.js';
 import { type AnyRoute, type ResponseSpec, route } from '../route.js';
-import { errorSchema, errors, keyParams, notFound } from '../schemas/common.js';
+import { errorSchema, errors, keyParams, notFound, stillOpening } from '../schemas/common.js';
 import { ackBody, ackResponse, cancelBody, confirmBody, messageStateSchema } from '../schemas/messages.js';
 
 const transition = (what: string): Record<number, ResponseSpec> => ({
   200: { description: `The message's state after ${what}`, schema: messageStateSchema },
   ...errors,
   ...notFound,
+  ...stillOpening,
   409: { description: `The message's state does not allow ${what} (INVALID_TRANSITION)`, schema: errorSchema },
 });
 
@@ -88,6 +89,7 @@ export function messageActionRoutes({ temporal, prisma, config }: ApiDeps): AnyR
         200: { description: 'The message is closed; the ack changes nothing', schema: ackResponse },
         ...errors,
         ...notFound,
+        ...stillOpening,
         409: {
           description: 'The group is not a subscriber of the message, or it is not published yet (NOT_A_SUBSCRIBER)',
           schema: errorSchema,

@@ -8,7 +8,7 @@ import { listMessages } from '../message-list.js';
 import { existingMessageOwner, messageOwner } from '../message-owner.js';
 import { archivedDetail, messageDetail } from '../message-view.js';
 import { type AnyRoute, route } from '../route.js';
-import { errors, keyParams, notFound } from '../schemas/common.js';
+import { errors, keyParams, notFound, stillOpening } from '../schemas/common.js';
 import {
   createMessageBody,
   createMessageResponse,
@@ -51,6 +51,7 @@ export function messageRoutes({ temporal, prisma, config, log }: ApiDeps): AnyRo
         201: { description: 'Registered', schema: createMessageResponse },
         200: { description: 'A message with this key already existed', schema: createMessageResponse },
         ...errors,
+        ...stillOpening,
         409: {
           description:
             'The key is used by a message with other content (KEY_CONFLICT) or used before and gone ' +
@@ -81,7 +82,12 @@ export function messageRoutes({ temporal, prisma, config, log }: ApiDeps): AnyRo
       tag: 'messages',
       summary: 'A message with its deliveries and events (from the archive once housekept)',
       params: keyParams,
-      responses: { 200: { description: 'The message', schema: messageDetailView }, ...errors, ...notFound },
+      responses: {
+        200: { description: 'The message', schema: messageDetailView },
+        ...errors,
+        ...notFound,
+        ...stillOpening,
+      },
       handler: async ({ params }) => {
         const include = {
           deliveries: { orderBy: { consumerGroup: 'asc' } },

@@ -25,3 +25,12 @@ export const errors = {
   },
 };
 export const notFound = { 404: { description: 'No such message or registration', schema: errorSchema } };
+/** Routes that read a message's state by key, which it has only once its first workflow task finished. */
+export const stillOpening = {
+  503: {
+    description:
+      'The message is still opening (MESSAGE_OPENING): its first workflow task has not finished, as while ' +
+      'MySQL is down; ask again in a moment',
+    schema: errorSchema,
+  },
+};
