@@ -1,6 +1,7 @@
+import type { InjectedSinks } from '@temporalio/worker';
 import type { Workflow, WorkflowCreator } from '@temporalio/worker/lib/workflow/interface.js';
 import type { SinkCall } from '@temporalio/workflow';
-import { FailureType, FINAL_WRITE_SINK } from '../../workflows/definitions.js';
+import { FailureType, FINAL_WRITE_SINK, type FinalWriteSinks } from '../../workflows/definitions.js';
 import type { ProjectionWrite } from '../db/projection-writer.js';
 
 /**
@@ -10,6 +11,14 @@ import type { ProjectionWrite } from '../db/projection-writer.js';
  * again), so a workflow never completes without its final write. Asked during replay, nothing is written:
  * the task that asked first completed, so its write landed.
  */
+/**
+ * The FinalWriteSinks of a worker that only replays (histories checked in tests or before a deploy):
+ * registered so the SDK does not log the sink as unknown; a replay writes nothing, the run that asked did.
+ */
+export function replayedFinalWrites(): InjectedSinks<FinalWriteSinks> {
+  return { [FINAL_WRITE_SINK]: { write: { fn: () => undefined, callDuringReplay: false } } };
+}
+
 export function withFinalWrites(
   creator: WorkflowCreator,
   write: (w: ProjectionWrite) => Promise<void>,

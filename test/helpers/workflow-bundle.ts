@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WorkflowBundle } from '@temporalio/worker';
-import { tracingActive } from '../../src/tracing.js';
+import type { ReplayWorkerOptions, WorkflowBundle } from '@temporalio/worker';
+import { tracingActive, tracingWorkflowSinks } from '../../src/tracing.js';
+import { replayedFinalWrites } from '../../src/worker/final-writes.js';
 import { bundleWorkflows, PREBUILT_BUNDLE_PATH, WORKFLOWS_PATH } from '../../src/worker/workflow-bundle.js';
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -15,6 +16,14 @@ export function sharedWorkflowBundle(): Promise<WorkflowBundle> {
     ? Promise.resolve({ code: readFileSync(PREBUILT_BUNDLE_PATH, 'utf8') })
     : bundleWorkflows();
   return bundle;
+}
+
+/** Options of a worker that replays message histories: the shared bundle, and every sink the workflow calls. */
+export async function replayOptions(): Promise<ReplayWorkerOptions> {
+  return {
+    workflowBundle: await sharedWorkflowBundle(),
+    sinks: { ...tracingWorkflowSinks(), ...replayedFinalWrites() },
+  };
 }
 
 function prebuiltBundleIsFresh(): boolean {

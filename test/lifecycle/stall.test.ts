@@ -3,14 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import type { ReliableMessageClient } from '../../src/client/index.js';
 import { ackSignal, workflowIdForKey } from '../../workflows/definitions.js';
-import {
-  connectTestClient,
-  eventually,
-  sharedWorkflowBundle,
-  startTestService,
-  type TestService,
-} from '../helpers/service.js';
+import { connectTestClient, eventually, startTestService, type TestService } from '../helpers/service.js';
 import { freshTopic, uniqueId } from '../helpers/stack.js';
+import { replayOptions } from '../helpers/workflow-bundle.js';
 
 /**
  * A database that hangs while a message's first projection write is under way, with the producer's
@@ -66,7 +61,7 @@ describe('a database stall during the first projection write', () => {
     await eventually(async () => (await client.get(key)).status === 'FINISHED', 20_000, 'FINISHED');
     const history = await handle.fetchHistory();
     await expect(
-      Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, workflowIdForKey(key)),
+      Worker.runReplayHistory(await replayOptions(), history, workflowIdForKey(key)),
     ).resolves.toBeUndefined();
   }, 90_000);
 });

@@ -5,9 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { HISTORIES_DIR, SCENARIOS } from '../../scripts/record-histories.js';
 import { readHistoryFile } from '../../src/temporal/history-files.js';
 import { installTemporalRuntime } from '../../src/temporal/runtime.js';
-import { tracingWorkflowSinks } from '../../src/tracing.js';
-import { sharedWorkflowBundle } from '../helpers/service.js';
 import { testLogger } from '../helpers/stack.js';
+import { replayOptions } from '../helpers/workflow-bundle.js';
 
 /**
  * Guarantee 6 (every history replays): the current workflow code replays every recorded history
@@ -28,10 +27,7 @@ describe('recorded histories replay against the current workflow code', () => {
   it('replays every file without nondeterminism', async () => {
     installTemporalRuntime(testLogger);
     const histories = files.map((f) => ({ workflowId: f, history: readHistoryFile(join(HISTORIES_DIR, f)) }));
-    const replays = Worker.runReplayHistories(
-      { workflowBundle: await sharedWorkflowBundle(), sinks: tracingWorkflowSinks() },
-      histories,
-    );
+    const replays = Worker.runReplayHistories(await replayOptions(), histories);
     const results: { workflowId: string; error?: string }[] = [];
     for await (const r of replays) results.push({ workflowId: r.workflowId, error: r.error?.message });
     expect(results.map((r) => r.workflowId).sort()).toEqual([...files].sort());

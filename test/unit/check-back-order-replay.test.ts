@@ -3,7 +3,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ackSignal } from '../../workflows/definitions.js';
 import { uniqueId } from '../helpers/stack.js';
-import { sharedWorkflowBundle } from '../helpers/workflow-bundle.js';
+import { replayOptions } from '../helpers/workflow-bundle.js';
 import { WorkflowHarness } from '../helpers/workflow-harness.js';
 
 /**
@@ -54,10 +54,6 @@ describe('consumer check-backs of several groups', () => {
       [[a, b], 1],
       [[b], 2],
     ]);
-    await Worker.runReplayHistory(
-      { workflowBundle: await sharedWorkflowBundle() },
-      await m.handle.fetchHistory(),
-      m.handle.workflowId,
-    );
+    await Worker.runReplayHistory(await replayOptions(), await m.handle.fetchHistory(), m.handle.workflowId);
   });
 });

@@ -5,7 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { cancelUpdate } from '../../workflows/definitions.js';
 import { uniqueId } from '../helpers/stack.js';
-import { sharedWorkflowBundle } from '../helpers/workflow-bundle.js';
+import { replayOptions } from '../helpers/workflow-bundle.js';
 import { type FakeMessageOptions, harnessesForFile } from '../helpers/workflow-harness.js';
 
 /**
@@ -49,11 +49,7 @@ const COMMAND_EVENTS = new Set<number>([
 ]);
 
 async function replay(handle: WorkflowHandle): Promise<void> {
-  await Worker.runReplayHistory(
-    { workflowBundle: await sharedWorkflowBundle() },
-    await handle.fetchHistory(),
-    handle.workflowId,
-  );
+  await Worker.runReplayHistory(await replayOptions(), await handle.fetchHistory(), handle.workflowId);
 }
 
 /**
