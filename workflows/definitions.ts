@@ -140,8 +140,14 @@ export const WRITES_FIRST_ROW_AFTER_PUBLICATION = 5;
  * time; and whether to continue as new is decided after a failed call, not as its retry starts.
  */
 export const DECIDES_BY_WAKE_TIMES = 6;
+/**
+ * Also from protocol 6, a run that ends in the activation where its wait ended (the last ack came, or the
+ * cancel) leaves that wait's timer pending instead of cancelling it: completing the run drops it, without
+ * the TimerCanceled event (one history event a message fewer).
+ */
+export const ENDS_WITH_ITS_TIMER_PENDING = 6;
 /** The protocol new starts follow: the newest. */
-export const STARTER_PROTOCOL = DECIDES_BY_WAKE_TIMES;
+export const STARTER_PROTOCOL = Math.max(DECIDES_BY_WAKE_TIMES, ENDS_WITH_ITS_TIMER_PENDING);
 
 /** How a protocol-4 workflow hands its final projection write to the worker (see WRITES_FINAL_STATE_WITH_TASK). */
 export interface FinalWriteSinks extends Sinks {

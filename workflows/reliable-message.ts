@@ -14,6 +14,7 @@ import {
   cancelUpdate,
   confirmUpdate,
   DECIDES_BY_WAKE_TIMES,
+  ENDS_WITH_ITS_TIMER_PENDING,
   FailureType,
   FINAL_WRITE_SINK,
   type FinalWriteSinks,
@@ -430,8 +431,13 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
         await wf.condition(() => (done() || timedOut || projection.needed(t)) && wf.allHandlersFinished());
       }
     } finally {
-      if (!timedOut) scope.cancel();
+      if (!timedOut && !endsNow()) scope.cancel();
     }
+  }
+
+  /** The run completes in this activation (ENDS_WITH_ITS_TIMER_PENDING): every group consumed, or cancelled. */
+  function endsNow(): boolean {
+    return protocol >= ENDS_WITH_ITS_TIMER_PENDING && (M.allConsumed(s()) || s().status === 'CANCELLED');
   }
 
   /**

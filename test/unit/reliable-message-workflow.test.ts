@@ -88,6 +88,12 @@ describe.concurrent('the reliable-message workflow with fake activities', () => 
       'CONSUMED',
       'FINISHED',
     ]);
+    // The resend timer is left to the run's end, not cancelled when the last ack comes.
+    const { EventType } = temporal.api.enums.v1;
+    const timerEvents = ((await m.handle.fetchHistory()).events ?? [])
+      .map((e) => e.eventType)
+      .filter((type) => type === EventType.EVENT_TYPE_TIMER_STARTED || type === EventType.EVENT_TYPE_TIMER_CANCELED);
+    expect(timerEvents).toEqual([EventType.EVENT_TYPE_TIMER_STARTED]);
   });
 
   it('a prepared message confirmed before its check-back time is published without asking the producer', async ({
