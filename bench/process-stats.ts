@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 const PAGE_KB = 4;
@@ -8,6 +8,12 @@ export interface ProcessUsage {
   pid: number;
   cpuSeconds: number;
   peakRssMb: number;
+  /**
+   * How many times the process's threads went to sleep waiting (voluntary context switches, summed over
+   * the threads alive at the end): each is a later wake-up. Steadier from run to run than CPU time, it
+   * shows whether a change lets the process handle more work per wake-up.
+   */
+  wakeups: number;
 }
 
 function cpuTicks(pid: number): number {
@@ -16,14 +22,37 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]); // utime + stime
 }
 
+/** Voluntary context switches of each of the process's threads, by thread id. */
+function threadWaits(pid: number): Map<string, number> {
+  const waits = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const match = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status);
+      if (match) waits.set(tid, Number(match[1]));
+    } catch {
+      // the thread ended
+    }
+  }
+  return waits;
+}
+
+/** Wake-ups since `before` of the threads alive now (a thread started meanwhile counts from zero). */
+function wakeupsSince(pid: number, before: Map<string, number>): number {
+  let n = 0;
+  for (const [tid, waits] of threadWaits(pid)) n += waits - (before.get(tid) ?? 0);
+  return n;
+}
+
 function rssMb(pid: number): number {
   const statm = readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ');
   return (Number(statm[1]) * PAGE_KB) / 1024;
 }
 
-/** Samples CPU time and RSS of named processes from /proc while a run goes on. */
+/** Samples CPU time, RSS and wake-ups of named processes from /proc while a run goes on. */
 export class ProcessSampler {
   private readonly start = new Map<number, number>();
+  private readonly startWaits = new Map<number, Map<string, number>>();
   private readonly peak = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
 
@@ -32,6 +61,7 @@ export class ProcessSampler {
   begin(): void {
     for (const p of this.processes) {
       this.start.set(p.pid, cpuTicks(p.pid));
+      this.startWaits.set(p.pid, threadWaits(p.pid));
       this.peak.set(p.pid, rssMb(p.pid));
     }
     this.timer = setInterval(() => this.sample(), 250);
@@ -45,6 +75,7 @@ export class ProcessSampler {
       pid: p.pid,
       cpuSeconds: Math.round(((cpuTicks(p.pid) - (this.start.get(p.pid) ?? 0)) / CLOCK_TICKS) * 100) / 100,
       peakRssMb: Math.round(this.peak.get(p.pid) ?? 0),
+      wakeups: wakeupsSince(p.pid, this.startWaits.get(p.pid) ?? new Map()),
     }));
   }
 

@@ -190,6 +190,7 @@ const result = {
   },
   processes: usage,
   cpuMsPerMessage: cpuMsPer(usage, finishedAt.size),
+  wakeupsPerMessage: wakeupsPer(usage, finishedAt.size),
   /** Each process's CPU a second before the run, with nothing to do. */
   idleCpuMsPerSecond: idleMsPerSecond,
   /** Per message, less what each process spends idle over the same time. */
@@ -200,7 +201,13 @@ const result = {
     })),
     finishedAt.size,
   ),
-  floor: undefined as (FloorResult & { cpuMsPerWorkflow: CpuPer; ratios: Record<string, number> }) | undefined,
+  floor: undefined as
+    | (FloorResult & {
+        cpuMsPerWorkflow: CpuPer;
+        wakeupsPerWorkflow: Record<string, number>;
+        ratios: Record<string, number>;
+      })
+    | undefined,
   baselines: [] as (BaselineResult & { cpuMsPerMessage: CpuPer; throughputRatio: number; p99Ratio: number })[],
 };
 
@@ -219,6 +226,7 @@ if (args.baselines && !args['no-baselines']) {
   result.floor = {
     ...f,
     cpuMsPerWorkflow: cpu,
+    wakeupsPerWorkflow: wakeupsPer(f.processes, f.workflows),
     ratios: {
       throughput: ratio(result.throughput, f.throughput),
       temporalCpu: ratio(result.cpuMsPerMessage.temporal ?? 0, cpu.temporal ?? 0),
@@ -282,6 +290,11 @@ function cpuMsPer(usage: { name: string; cpuSeconds: number }[], count: number):
     if (p.name !== 'temporal') per.outsideTemporal = Math.round((per.outsideTemporal + ms) * 10) / 10;
   }
   return per;
+}
+
+/** Wake-ups (voluntary context switches) per message of each process. */
+function wakeupsPer(usage: { name: string; wakeups: number }[], count: number): Record<string, number> {
+  return Object.fromEntries(usage.map((p) => [p.name, Math.round((p.wakeups / Math.max(1, count)) * 10) / 10]));
 }
 
 function stackPid(name: string): number {
@@ -371,7 +384,7 @@ function printTable(): void {
   );
   for (const p of result.processes)
     console.log(
-      `  ${p.name.padEnd(10)} cpu ${p.cpuSeconds.toFixed(1).padStart(6)} s (${String(result.cpuMsPerMessage[p.name]).padStart(5)} ms/msg)  peak rss ${String(p.peakRssMb).padStart(5)} MB`,
+      `  ${p.name.padEnd(10)} cpu ${p.cpuSeconds.toFixed(1).padStart(6)} s (${String(result.cpuMsPerMessage[p.name]).padStart(5)} ms/msg)  peak rss ${String(p.peakRssMb).padStart(5)} MB  wake-ups ${String(result.wakeupsPerMessage[p.name]).padStart(5)}/msg`,
     );
   console.log(`  cpu outside the Temporal server: ${result.cpuMsPerMessage.outsideTemporal} ms/msg`);
   console.log(`  idle background before the run, cpu ms/s: ${JSON.stringify(result.idleCpuMsPerSecond)}`);
@@ -379,7 +392,7 @@ function printTable(): void {
   const f = result.floor;
   if (f) {
     console.log(
-      `  baseline ${f.name}: ${f.throughput} wf/s, ${f.historyEventsPerWorkflow} events, ${f.actionsPerWorkflow} actions; cpu ms/wf ${JSON.stringify(f.cpuMsPerWorkflow)}`,
+      `  baseline ${f.name}: ${f.throughput} wf/s, ${f.historyEventsPerWorkflow} events, ${f.actionsPerWorkflow} actions; cpu ms/wf ${JSON.stringify(f.cpuMsPerWorkflow)}; wake-ups/wf ${JSON.stringify(f.wakeupsPerWorkflow)}`,
     );
     console.log(`  ours/floor ${JSON.stringify(f.ratios)}`);
   }
