@@ -51,8 +51,8 @@ function rssMb(pid: number): number {
 
 /** Samples CPU time, RSS and wake-ups of named processes from /proc while a run goes on. */
 export class ProcessSampler {
-  private readonly start = new Map<number, number>();
-  private readonly startWaits = new Map<number, Map<string, number>>();
+  /** Each process's counters when the run began, by pid. */
+  private readonly start = new Map<number, { ticks: number; waits: Map<string, number> }>();
   private readonly peak = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
 
@@ -60,8 +60,7 @@ export class ProcessSampler {
 
   begin(): void {
     for (const p of this.processes) {
-      this.start.set(p.pid, cpuTicks(p.pid));
-      this.startWaits.set(p.pid, threadWaits(p.pid));
+      this.start.set(p.pid, { ticks: cpuTicks(p.pid), waits: threadWaits(p.pid) });
       this.peak.set(p.pid, rssMb(p.pid));
     }
     this.timer = setInterval(() => this.sample(), 250);
@@ -70,13 +69,16 @@ export class ProcessSampler {
   end(): ProcessUsage[] {
     clearInterval(this.timer);
     this.sample();
-    return this.processes.map((p) => ({
-      name: p.name,
-      pid: p.pid,
-      cpuSeconds: Math.round(((cpuTicks(p.pid) - (this.start.get(p.pid) ?? 0)) / CLOCK_TICKS) * 100) / 100,
-      peakRssMb: Math.round(this.peak.get(p.pid) ?? 0),
-      wakeups: wakeupsSince(p.pid, this.startWaits.get(p.pid) ?? new Map()),
-    }));
+    return this.processes.map((p) => {
+      const start = this.start.get(p.pid) ?? { ticks: 0, waits: new Map() };
+      return {
+        name: p.name,
+        pid: p.pid,
+        cpuSeconds: Math.round(((cpuTicks(p.pid) - start.ticks) / CLOCK_TICKS) * 100) / 100,
+        peakRssMb: Math.round(this.peak.get(p.pid) ?? 0),
+        wakeups: wakeupsSince(p.pid, start.waits),
+      };
+    });
   }
 
   private sample(): void {

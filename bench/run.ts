@@ -285,7 +285,7 @@ type CpuPer = Record<string, number> & { outsideTemporal: number };
 function cpuMsPer(usage: { name: string; cpuSeconds: number }[], count: number): CpuPer {
   const per: CpuPer = { outsideTemporal: 0 };
   for (const p of usage) {
-    const ms = Math.round(((p.cpuSeconds * 1000) / Math.max(1, count)) * 10) / 10;
+    const ms = perMessage(p.cpuSeconds * 1000, count);
     per[p.name] = ms;
     if (p.name !== 'temporal') per.outsideTemporal = Math.round((per.outsideTemporal + ms) * 10) / 10;
   }
@@ -294,7 +294,12 @@ function cpuMsPer(usage: { name: string; cpuSeconds: number }[], count: number):
 
 /** Wake-ups (voluntary context switches) per message of each process. */
 function wakeupsPer(usage: { name: string; wakeups: number }[], count: number): Record<string, number> {
-  return Object.fromEntries(usage.map((p) => [p.name, Math.round((p.wakeups / Math.max(1, count)) * 10) / 10]));
+  return Object.fromEntries(usage.map((p) => [p.name, perMessage(p.wakeups, count)]));
+}
+
+/** A run's total per message, to one decimal. */
+function perMessage(total: number, count: number): number {
+  return Math.round((total / Math.max(1, count)) * 10) / 10;
 }
 
 function stackPid(name: string): number {
