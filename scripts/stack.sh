@@ -3,7 +3,7 @@
 # and MariaDB, installed from package registries, cached outside the repo, started on 127.0.0.1.
 #
 #   scripts/stack.sh up [mariadb|temporal|rocketmq ...] | down | status | logs [component] | reset
-#   scripts/stack.sh stop|kill|start mariadb|temporal|namesrv|proxy|rocketmq | env
+#   scripts/stack.sh stop|kill|start mariadb|temporal|namesrv|proxy|rocketmq | env | temporal-flags
 #
 # A second, isolated instance (fault injection kills and restarts its processes): every port moved by
 # RMSG_STACK_PORT_OFFSET and its own state dir, the cached binaries reused; `env` prints its config.
@@ -188,14 +188,25 @@ temporal_ready() {
   [[ "$health" == *SERVING* && "$attrs" == *MessageStatus* ]]
 }
 
+TEMPORAL_DYNAMIC_CONFIG="$(cd "$(dirname "${BASH_SOURCE[0]}")/../docker/temporal" && pwd)/dynamic-config.yaml"
+
+# docker/temporal/dynamic-config.yaml as the dev server's flags: `key:` lines, each followed by its
+# `  - value: v` line.
+temporal_dynamic_config_flags() {
+  awk '/^[A-Za-z][A-Za-z0-9_.]*:[[:space:]]*$/ { key = substr($1, 1, length($1) - 1); next }
+       key != "" && /^[[:space:]]*-[[:space:]]*value:/ { sub(/^[[:space:]]*-[[:space:]]*value:[[:space:]]*/, ""); print "--dynamic-config-value"; print key "=" $0; key = "" }' \
+    "$TEMPORAL_DYNAMIC_CONFIG"
+}
+
 up_temporal() {
   if pid_alive temporal; then wait_for temporal 90 temporal_ready; return; fi
   port_open "$TEMPORAL_PORT" && die "port $TEMPORAL_PORT is taken by a process this script did not start"
   local t0; t0=$(now_ms)
-  local attrs=()
+  local attrs=() dynamic_config=()
   for a in "${SEARCH_ATTRIBUTES[@]}"; do attrs+=(--search-attribute "$a=Keyword"); done
+  mapfile -t dynamic_config < <(temporal_dynamic_config_flags)
   start_bg temporal "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" "${TEMPORAL_EXTRA_PORTS[@]}" \
-    --namespace default "${attrs[@]}" --db-filename "$STATE/temporal.db" \
+    --namespace default "${attrs[@]}" "${dynamic_config[@]}" --db-filename "$STATE/temporal.db" \
     --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=OFF --log-level warn
   wait_for temporal 90 temporal_ready
   log "Temporal ready on 127.0.0.1:$TEMPORAL_PORT, Web UI http://127.0.0.1:$TEMPORAL_UI_PORT in $(elapsed "$t0")"
@@ -345,6 +356,7 @@ case "$cmd" in
     log "$2 started in $(elapsed "$t0")"
     ;;
   env) print_env ;;
+  temporal-flags) temporal_dynamic_config_flags ;;
   logs)
     if [[ -n "${2:-}" ]]; then tail -n "${3:-100}" "$LOGS/$2.log"; else ls -l "$LOGS"; fi
     ;;
@@ -353,5 +365,5 @@ case "$cmd" in
     rm -rf "$STATE"
     log "state removed: $STATE"
     ;;
-  *) die "usage: stack.sh up|down|status|logs [component]|reset|stop|kill|start <component>|env" ;;
+  *) die "usage: stack.sh up|down|status|logs [component]|reset|stop|kill|start <component>|env|temporal-flags" ;;
 esac

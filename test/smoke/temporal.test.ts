@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -25,6 +27,37 @@ describe('Temporal smoke', () => {
     } finally {
       await connection.close();
       await nativeConnection.close();
+    }
+  });
+
+  it("runs with the local stack's dynamic config (docker/temporal/dynamic-config.yaml)", () => {
+    const flags = execFileSync(
+      'bash',
+      [fileURLToPath(new URL('../../scripts/stack.sh', import.meta.url)), 'temporal-flags'],
+      {
+        encoding: 'utf8',
+      },
+    )
+      .split('\n')
+      .filter((line) => line.length > 0);
+    // A workflow task must not wait in history for the next read of its transfer queue (20 a second by default).
+    expect(flags).toContain('history.transferProcessorMaxPollRPS=200');
+    const port = testConfig.temporal.address.split(':').at(-1);
+    const servers = readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .flatMap((pid) => {
+        try {
+          return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')];
+        } catch {
+          return []; // exited meanwhile
+        }
+      })
+      .filter((argv) => argv.includes('start-dev') && argv[argv.indexOf('--port') + 1] === port);
+    expect(servers).toHaveLength(1);
+    const argv = servers[0] ?? [];
+    for (let i = 0; i < flags.length; i += 2) {
+      expect(flags[i]).toBe('--dynamic-config-value');
+      expect(argv[argv.indexOf(flags[i + 1] ?? '') - 1]).toBe('--dynamic-config-value');
     }
   });
 });
