@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { cancelMessage, confirmMessage, resendMessage } from '../src/client/message-ops.js';
+import { withScopedSignal } from '../src/deadline.js';
 import { InvalidTransitionError, MessageNotFoundError } from '../src/errors.js';
 import { redriveMessagesTotal } from '../src/metrics.js';
 import { selectPage } from '../src/operators/selection.js';
@@ -66,7 +67,9 @@ export function createRedriveActivities({ prisma, temporal, log }: Pick<Activity
       const apply = async (key: string) => {
         try {
           // Abortable: on worker shutdown the update would wait for this very worker's workflow tasks.
-          await temporal.withAbortSignal(ctx.cancellationSignal, () => act[input.action](temporal, key));
+          await withScopedSignal(ctx.cancellationSignal, (signal) =>
+            temporal.withAbortSignal(signal, () => act[input.action](temporal, key)),
+          );
           page.done += 1;
           redriveMessagesTotal.inc({ action: input.action, outcome: 'done' });
         } catch (err) {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Client } from '@temporalio/client';
 import { FilterExpression, type MessageView, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { type Ack, MessageProperty } from '../../workflows/definitions.js';
@@ -58,6 +59,8 @@ export class ReliableConsumer {
     private readonly consumer: SimpleConsumer,
     private readonly log: Logger,
   ) {
+    // Each running handler listens for the stop: up to `concurrency` listeners is expected, more a leak.
+    setMaxListeners(opts.concurrency, this.abortHandlers.signal);
     this.reports = new ReportOutbox(
       signalReports(temporal),
       opts.group,

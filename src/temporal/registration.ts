@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, type Client, TimeoutFailure, WorkflowFailedError } from '@temporalio/client';
 import { FailureType, REGISTER_WORKFLOW, type Registration } from '../../workflows/definitions.js';
-import { abortableSleep, settlesBefore } from '../deadline.js';
+import { abortableSleep, settlesBefore, withScopedSignal } from '../deadline.js';
 import { ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -97,8 +97,8 @@ export async function registerForStart(opts: {
   const done = (async () => {
     for (let attempt = 1; ; attempt++) {
       try {
-        await client.connection.withAbortSignal(abort.signal, () =>
-          registerWithService(client, serviceTaskQueue, registration),
+        await withScopedSignal(abort.signal, (signal) =>
+          client.connection.withAbortSignal(signal, () => registerWithService(client, serviceTaskQueue, registration)),
         );
         if (waitedOut) log.info({ registration }, 'the service confirmed the registration');
         return;

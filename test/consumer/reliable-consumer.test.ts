@@ -425,27 +425,50 @@ describe('ReliableConsumer', () => {
     expect(await effects(key, group)).toBe(1);
   });
 
-  it('runs at most `concurrency` handlers at once', async () => {
+  /**
+   * Sends `messages` to a consumer of `concurrency` whose handler holds each message until all of them
+   * run at once (or `holdMs` passes); returns the most handlers that ran at once.
+   */
+  async function mostAtOnce(messages: number, concurrency: number, holdMs: number): Promise<number> {
     const topic = await freshTopic('cons');
-    const group = uniqueId('stock');
+    const allRunning = latch();
     let running = 0;
     let most = 0;
     await startConsumer(
-      group,
+      uniqueId('stock'),
       topic,
       async () => {
         running += 1;
         most = Math.max(most, running);
-        await new Promise((r) => setTimeout(r, 200));
+        if (running === messages) allRunning.release();
+        await Promise.race([allRunning.promise, new Promise((r) => setTimeout(r, holdMs))]);
         running -= 1;
       },
-      { concurrency: 2 },
+      { concurrency },
     );
-    const keys = Array.from({ length: 6 }, () => uniqueId('order'));
+    const keys = Array.from({ length: messages }, () => uniqueId('order'));
     await Promise.all(keys.map((key) => client.send({ key, topic, body: key, timings: NO_RESEND })));
     await Promise.all(keys.map((key) => withStatus(key, 'FINISHED')));
+    return most;
+  }
+
+  it('runs at most `concurrency` handlers at once', async () => {
+    const most = await mostAtOnce(6, 2, 200);
     expect(most).toBeGreaterThanOrEqual(1);
     expect(most).toBeLessThanOrEqual(2);
+  });
+
+  it('runs more than ten handlers at once without a listener-leak warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      // Held long enough for the broker to hand out the rest.
+      expect(await mostAtOnce(12, 16, 5000)).toBeGreaterThan(10);
+      expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('keeps a slow message invisible while its handler runs, so it is not delivered twice at once', async () => {
