@@ -6,6 +6,8 @@
 import { fileURLToPath } from 'node:url';
 import { type InjectedSinks, NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../src/config.js';
+import { logger } from '../../src/logger.js';
+import { installTemporalRuntime } from '../../src/temporal/runtime.js';
 import { guardedWorkerClass } from '../../src/worker/guarded-worker.js';
 import type { FloorSinks } from './workflow.js';
 
@@ -15,6 +17,8 @@ process.setSourceMapsEnabled(false);
 const taskQueue = process.argv[2];
 if (!taskQueue) throw new Error('usage: floor/worker.ts <task queue>');
 const { temporal } = loadConfig();
+// The SDK's own logs as the service worker has them: pino, warnings and above.
+installTemporalRuntime(logger);
 const connection = await NativeConnection.connect({ address: temporal.address });
 const worker = await guardedWorkerClass((stuck) => {
   console.error('floor workflow stuck', stuck);
