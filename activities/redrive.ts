@@ -2,10 +2,10 @@ import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { cancelMessage, confirmMessage, resendMessage } from '../src/client/message-ops.js';
-import { withScopedSignal } from '../src/deadline.js';
 import { InvalidTransitionError, MessageNotFoundError } from '../src/errors.js';
 import { redriveMessagesTotal } from '../src/metrics.js';
 import { selectPage } from '../src/operators/selection.js';
+import { withAbortSignalOf } from '../src/temporal/connection.js';
 import type {
   RedriveAction,
   RedrivePageInput,
@@ -67,9 +67,7 @@ export function createRedriveActivities({ prisma, temporal, log }: Pick<Activity
       const apply = async (key: string) => {
         try {
           // Abortable: on worker shutdown the update would wait for this very worker's workflow tasks.
-          await withScopedSignal(ctx.cancellationSignal, (signal) =>
-            temporal.withAbortSignal(signal, () => act[input.action](temporal, key)),
-          );
+          await withAbortSignalOf(temporal, ctx.cancellationSignal, () => act[input.action](temporal, key));
           page.done += 1;
           redriveMessagesTotal.inc({ action: input.action, outcome: 'done' });
         } catch (err) {

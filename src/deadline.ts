@@ -32,8 +32,7 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Runs `fn` with a signal of its own that aborts when `parent` does. Listeners put on it and never
- * taken off (the Temporal client adds one per call) go with it, instead of piling up on a long-lived
- * parent for as long as the parent lives.
+ * taken off go with it, instead of piling up on a long-lived parent for as long as the parent lives.
  */
 export async function withScopedSignal<T>(parent: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const scope = new AbortController();

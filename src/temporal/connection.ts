@@ -2,6 +2,7 @@ import type { TLSConfig } from '@temporalio/client';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { definedOnly, readPem } from '../config-parse.js';
+import { withScopedSignal } from '../deadline.js';
 import { loadSdkConfig, type SdkConfig } from '../sdk-config.js';
 import { tracingClientInterceptors } from '../tracing.js';
 import { dataConverterOf } from './codec.js';
@@ -43,6 +44,15 @@ export async function connectTemporalClient(
     interceptors: tracingClientInterceptors(),
     dataConverter: dataConverterOf(codec),
   });
+}
+
+/**
+ * Runs `fn`'s Temporal calls abortable by `signal`. The client adds a listener to the signal for each
+ * call and never removes it, so each run gets a signal of its own: a long-lived one (a stop, an activity's
+ * cancellation) would otherwise collect one per call for as long as it lives.
+ */
+export function withAbortSignalOf<T>(client: Client, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  return withScopedSignal(signal, (scoped) => client.connection.withAbortSignal(scoped, fn));
 }
 
 /** The client's payload codecs, for a worker that must read and write the same payloads. */

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, type Client, TimeoutFailure, WorkflowFailedError } from '@temporalio/client';
 import { FailureType, REGISTER_WORKFLOW, type Registration } from '../../workflows/definitions.js';
-import { abortableSleep, settlesBefore, withScopedSignal } from '../deadline.js';
+import { abortableSleep, settlesBefore } from '../deadline.js';
 import { ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { withAbortSignalOf } from './connection.js';
 
 /**
  * A registration run ends after this long even when no service worker takes it, so a run started
@@ -97,8 +98,8 @@ export async function registerForStart(opts: {
   const done = (async () => {
     for (let attempt = 1; ; attempt++) {
       try {
-        await withScopedSignal(abort.signal, (signal) =>
-          client.connection.withAbortSignal(signal, () => registerWithService(client, serviceTaskQueue, registration)),
+        await withAbortSignalOf(client, abort.signal, () =>
+          registerWithService(client, serviceTaskQueue, registration),
         );
         if (waitedOut) log.info({ registration }, 'the service confirmed the registration');
         return;
