@@ -11,6 +11,7 @@ import {
   SearchAttribute,
   stateQuery,
   type Timings,
+  visibleStatus,
 } from '../workflows/definitions.js';
 import {
   AUDIT_FINDINGS,
@@ -45,7 +46,7 @@ function quietLimitMs(status: MessageStatus, timings: Timings, delayMs: number |
 
 /**
  * The audit: for messages created in [from, to), compares the MySQL projection with Temporal
- * visibility (the MessageStatus search attribute, open or closed) and reports
+ * visibility (the status its record stands for, open or closed: visibleStatus) and reports
  * - stuck: a WAITING_CONFIRM or SENDING row not written for longer than its workflow's longest wait,
  *   or past its confirm deadline;
  * - diverged: a row whose status disagrees with its workflow (confirmed with the `state` query, so a
@@ -117,7 +118,7 @@ export async function runAudit(
         if (!FINAL.includes(row.status)) found('rowWithoutWorkflow', row.key);
         continue;
       }
-      const shown = wf.typedSearchAttributes.get(SearchAttribute.status);
+      const shown = visibleStatus(wf.typedSearchAttributes.get(SearchAttribute.status), wf.status.name);
       const closed = wf.status.name !== 'RUNNING';
       const timings = row.options as unknown as Timings;
       const quiet = quietLimitMs(row.status, timings, row.delayMs);

@@ -17,6 +17,7 @@ import {
   ENDS_WITH_ITS_TIMER_PENDING,
   FailureType,
   FINAL_WRITE_SINK,
+  FINISHES_SHOWING_SENDING,
   type FinalWriteSinks,
   type MessageState,
   OPENS_IN_ONE_LOCAL_ACTIVITY,
@@ -29,6 +30,7 @@ import {
   SearchAttribute,
   stateQuery,
   stillOpening,
+  visibleStatus,
   WRITES_FINAL_STATE_WITH_TASK,
   WRITES_FIRST_ROW_AFTER_PUBLICATION,
 } from './definitions.js';
@@ -373,9 +375,13 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   /**
    * The final state's write, handed to the worker, which makes it before this task (the last) completes;
    * a write that fails fails the task, so this run cannot complete without it (WRITES_FINAL_STATE_WITH_TASK).
+   * The status is upserted unless the completed run's search attribute reads as it already
+   * (FINISHES_SHOWING_SENDING).
    */
   function writeWithEndingTask(): void {
-    showStatus();
+    const shownOnceCompleted =
+      protocol >= FINISHES_SHOWING_SENDING && visibleStatus(shownStatus, 'COMPLETED') === s().status;
+    if (!shownOnceCompleted) showStatus();
     if (projection.needed(t)) {
       const write = projection.next(t);
       wf.proxySinks<FinalWriteSinks>()[FINAL_WRITE_SINK].write(write.input);

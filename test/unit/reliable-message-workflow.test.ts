@@ -9,6 +9,7 @@ import {
   FailureType,
   resendUpdate,
   SearchAttribute,
+  visibleStatus,
 } from '../../workflows/definitions.js';
 import { eventually } from '../helpers/eventually.js';
 import { uniqueId } from '../helpers/stack.js';
@@ -50,6 +51,20 @@ const checkBackAnswers = (m: FakeMessage) =>
     .flatMap((w) => w.events)
     .filter((e) => e.type === 'CHECK_BACK')
     .map((e) => e.detail?.answer);
+/** The statuses the run upserted into its MessageStatus search attribute, in order. */
+const upsertedStatuses = async (m: FakeMessage) =>
+  ((await m.handle.fetchHistory()).events ?? []).flatMap((e) =>
+    e.upsertWorkflowSearchAttributesEventAttributes ? [searchAttributeStatus(e)] : [],
+  );
+const searchAttributeStatus = (e: temporal.api.history.v1.IHistoryEvent) => {
+  const payload = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.MessageStatus;
+  return payload?.data ? JSON.parse(Buffer.from(payload.data).toString()) : undefined;
+};
+/** The status an operator reads in Temporal visibility for this message. */
+const statusInVisibility = async (m: FakeMessage) => {
+  const record = await m.handle.describe();
+  return visibleStatus(record.typedSearchAttributes.get(SearchAttribute.status), record.status.name);
+};
 const increasing = (xs: number[]) => xs.every((x, i) => i === 0 || x > (xs[i - 1] as number));
 
 describe.concurrent('the reliable-message workflow with fake activities', () => {
@@ -94,6 +109,10 @@ describe.concurrent('the reliable-message workflow with fake activities', () => 
       .map((e) => e.eventType)
       .filter((type) => type === EventType.EVENT_TYPE_TIMER_STARTED || type === EventType.EVENT_TYPE_TIMER_CANCELED);
     expect(timerEvents).toEqual([EventType.EVENT_TYPE_TIMER_STARTED]);
+    // It ends still showing SENDING, the status it started with, without an upsert: a completed run that
+    // shows SENDING is FINISHED.
+    expect(await upsertedStatuses(m)).toEqual([]);
+    expect(await statusInVisibility(m)).toBe('FINISHED');
   });
 
   it('a prepared message confirmed before its check-back time is published without asking the producer', async ({
@@ -113,6 +132,9 @@ describe.concurrent('the reliable-message workflow with fake activities', () => 
     expect((await m.handle.result()).status).toBe('FINISHED');
     expect(m.producerCheckBacks()).toEqual([]);
     expect(m.writtenEvents().filter((e) => e === 'CONFIRMED')).toHaveLength(1);
+    // SENDING is shown at the confirm; FINISHED needs no upsert of its own.
+    expect(await upsertedStatuses(m)).toEqual(['SENDING']);
+    expect(await statusInVisibility(m)).toBe('FINISHED');
   });
 
   it('a crash between commit and confirm is delivered by the check-back answering COMMIT', async ({ expect }) => {
@@ -140,6 +162,8 @@ describe.concurrent('the reliable-message workflow with fake activities', () => 
     expect(m.producerCheckBacks()).toMatchObject([{ via: 'http' }]);
     expect(m.publishAttempts).toBe(0);
     expect(m.subscriberSnapshots).toEqual([]);
+    expect(await upsertedStatuses(m)).toEqual(['CANCELLED']);
+    expect(await statusInVisibility(m)).toBe('CANCELLED');
   });
 
   it('a check-back answering UNKNOWN is asked again later, after a longer interval', async ({ expect }) => {
@@ -236,6 +260,9 @@ describe.concurrent('the reliable-message workflow with fake activities', () => 
     expect(final.status).toBe('FINISHED');
     expect(final.deliveries).toMatchObject([{ group: 'stock', status: 'CONSUMED', receiveCount: 1 }]);
     expect(m.publishes).toHaveLength(1);
+    // A run that showed DEAD upserts FINISHED as it ends: its search attribute alone says FINISHED.
+    expect(await upsertedStatuses(m)).toEqual(['DEAD', 'FINISHED']);
+    expect((await m.handle.describe()).typedSearchAttributes.get(SearchAttribute.status)).toBe('FINISHED');
   });
 
   it('a consumer check-back is asked before each resend: NOT_CONSUMED resends, CONSUMED counts as the ack', async ({
