@@ -156,8 +156,15 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   tracked = t;
   const s = () => t.state;
   // The client sets the search attributes at start (a continued run keeps them); upsert only when the
-  // status moves on, the first task's publication included.
-  let shownStatus = resume ? resume.state.status : M.startStatus(input.confirmed);
+  // status moves on, the first task's publication included. From FINISHES_SHOWING_SENDING the run reads
+  // what it was given: a run may continue as new before it showed its last change (a confirm whose
+  // publication failed), and its successor must still show it, since nothing upserts at the end.
+  // A run started without the attribute (by hand, or by the histories' recorder) is taken as a client's.
+  const given =
+    protocol >= FINISHES_SHOWING_SENDING
+      ? wf.workflowInfo().typedSearchAttributes.get(SearchAttribute.status)
+      : undefined;
+  let shownStatus: string = given ?? (resume ? resume.state.status : M.startStatus(input.confirmed));
 
   // Signals (acks from the SDK) are buffered by Temporal until a handler exists.
   wf.setHandler(ackSignal, (a) => M.applyAck(t, now(), a));

@@ -76,6 +76,8 @@ export interface FakeMessageOptions {
   onPublish?: (call: number, input: PublishInput) => void | Promise<void>;
   /** Runs before each projection write (call 1-based); a throw is MySQL's failure. */
   onSync?: (call: number, input: ProjectionWrite) => void | Promise<void>;
+  /** Runs before each subscriber lookup (call 1-based); a throw is MySQL's failure. */
+  onSnapshot?: (call: number) => void | Promise<void>;
   /** Runs before each check-back route lookup (call 1-based) of the group named, producer's or consumer's. */
   onFindCheckBack?: (call: number, group: string) => void | Promise<void>;
   /** Per-message timings, as a producer would pass them. */
@@ -85,6 +87,8 @@ export interface FakeMessageOptions {
    * the worker complete the task empty and go on in a new one.
    */
   workflowTaskTimeoutMs?: number;
+  /** The history length at which the run continues as new (the workflow's own limit by default). */
+  maxHistoryEvents?: number;
 }
 
 export interface CheckBackCall {
@@ -108,6 +112,8 @@ export class FakeMessage {
   publishAttempts = 0;
   /** Check-back route lookups made for it. */
   routeLookups = 0;
+  /** Subscriber lookups tried for it, including failed ones. */
+  snapshotAttempts = 0;
   readonly handle: WorkflowHandle<typeof reliableMessageWorkflow>;
 
   constructor(
@@ -234,6 +240,7 @@ export class WorkflowHarness {
       confirmed,
       timings: options.timings,
       protocol: STARTER_PROTOCOL,
+      maxHistoryEvents: options.maxHistoryEvents,
     };
     await this.client.workflow.start(RELIABLE_MESSAGE_WORKFLOW, {
       taskQueue: this.taskQueue,
@@ -286,6 +293,7 @@ function fakeActivities(
     },
     async snapshotSubscribers(input: { topic: string; tag?: string }) {
       const m = messageOf(input.topic);
+      await m.options.onSnapshot?.(++m.snapshotAttempts);
       m.subscriberSnapshots.push(input);
       return m.options.subscribers ?? [];
     },

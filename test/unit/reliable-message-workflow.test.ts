@@ -137,6 +137,30 @@ describe.concurrent('the reliable-message workflow with fake activities', () => 
     expect(await statusInVisibility(m)).toBe('FINISHED');
   });
 
+  it('a run that continues as new before its confirm was shown still shows SENDING, and finishes showing it', async ({
+    expect,
+  }) => {
+    // The confirm's publication fails (MySQL down for the subscriber lookup) until the history passes its
+    // limit: the run continues as new after a failed try, before any task upserted SENDING.
+    const m = await harness.start(false, {
+      subscribers: ['stock'],
+      consumeOnPublish: ['stock'],
+      maxHistoryEvents: 12,
+      timings: { checkBackAfterMs: 10_000 },
+      onSnapshot: (call) => {
+        if (call <= 4) throw new Error('MySQL unavailable');
+      },
+    });
+    await m.untilStatus('WAITING_CONFIRM');
+    await m.handle.executeUpdate(confirmUpdate, { args: [{}] });
+    expect((await m.handle.result()).status).toBe('FINISHED');
+    const runs: string[] = [];
+    for await (const run of harness.client.workflow.list({ query: `WorkflowId = '${m.handle.workflowId}'` }))
+      runs.push(run.status.name);
+    expect(runs).toContain('CONTINUED_AS_NEW');
+    expect(await statusInVisibility(m)).toBe('FINISHED');
+  });
+
   it('a crash between commit and confirm is delivered by the check-back answering COMMIT', async ({ expect }) => {
     const m = await harness.start(false, {
       subscribers: ['stock'],
