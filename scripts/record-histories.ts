@@ -17,7 +17,9 @@ import { ReliableMessageClient } from '../src/client/index.js';
 import { confirmMessage } from '../src/client/message-ops.js';
 import { type Config, loadConfig } from '../src/config.js';
 import { applyMigrations } from '../src/db/migrate.js';
+import { createPrisma, type PrismaClient } from '../src/db/prisma.js';
 import { logger } from '../src/logger.js';
+import { repairMessage } from '../src/message-repair.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { deleteTopic, ensureTopic } from '../src/rocketmq/topics.js';
 import { type History, writeHistoryFile } from '../src/temporal/history-files.js';
@@ -51,6 +53,7 @@ export const SCENARIOS = [
   'publish-rejected',
   'no-subscribers',
   'ack-update-finishes',
+  'repair',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -74,6 +77,7 @@ interface Stack {
   taskQueue: string;
   rocketmq: Config['rocketmq'];
   client: (producerGroup: string) => Promise<ReliableMessageClient>;
+  prisma: PrismaClient;
 }
 
 /** Paths whose message stays open at the end (DEAD for an operator): their history is taken as it is. */
@@ -247,6 +251,23 @@ const RUNS: Record<Scenario, (stack: Stack, key: string) => Promise<ReliableMess
     await status(c, key, 'FINISHED');
     return c;
   },
+  async repair(stack, key) {
+    // An operator's repair once group A consumed: the fresh run (the one recorded) resends to group B.
+    const c = await stack.client(`${stack.topic}-repair`);
+    await c.send({ key, topic: stack.topic, tag: 'two', body: 'repair', timings: { resendAfterMs: 60_000 } });
+    await published(c, key);
+    await ack(c, key, { group: stack.groupA, status: 'CONSUMED', received: true });
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    while ((await stack.prisma.delivery.count({ where: { messageKey: key, status: 'CONSUMED' } })) === 0) {
+      if (Date.now() > deadline) throw new Error(`${key}: group A's ack not written`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await repairMessage({ temporal: c.temporal, prisma: stack.prisma, taskQueue: stack.taskQueue }, key);
+    await published(c, key, 2);
+    await ack(c, key, { group: stack.groupB, status: 'CONSUMED', received: true });
+    await status(c, key, 'FINISHED');
+    return c;
+  },
   async 'no-subscribers'(stack, key) {
     const topic = `${stack.topic}-nobody`;
     await ensureTopic(stack.rocketmq, topic, 'NORMAL');
@@ -282,6 +303,7 @@ async function main(): Promise<void> {
   const topic = `rmsg-histories-${id}`;
   await ensureTopic(config.rocketmq, topic, 'NORMAL');
   const worker = await createServiceWorker(config, log, { workflowBundle: await bundleWorkflows() });
+  const prisma = createPrisma(config.databaseUrl, { connectionLimit: 2 });
   const running = worker.run();
   const clients: ReliableMessageClient[] = [];
   const stack: Stack = {
@@ -290,6 +312,7 @@ async function main(): Promise<void> {
     groupB: `${topic}-b`,
     taskQueue: config.temporal.taskQueue,
     rocketmq: config.rocketmq,
+    prisma,
     async client(producerGroup) {
       const c = await ReliableMessageClient.connect({
         temporal: config.temporal,
@@ -325,6 +348,7 @@ async function main(): Promise<void> {
     log.info({ dir: HISTORIES_DIR, files, ms: Date.now() - started }, 'histories recorded');
   } finally {
     await Promise.all(clients.map((c) => c.close()));
+    await prisma.$disconnect();
     await worker.shutdown();
     await running;
   }

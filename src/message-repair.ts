@@ -14,9 +14,11 @@ import {
   RESUME_SCHEMA_VERSION,
   type ReliableMessageInput,
   type ResumeState,
+  STARTER_PROTOCOL,
   type Timings,
   workflowIdForKey,
 } from '../workflows/definitions.js';
+import { shownAs } from './client/start-message.js';
 import type { PrismaClient } from './db/prisma.js';
 import { InvalidTransitionError, MessageNotFoundError } from './errors.js';
 
@@ -95,16 +97,20 @@ export async function repairMessage(
   }
   const workflowId = workflowIdForKey(key);
   const handle = deps.temporal.workflow.getHandle(workflowId);
-  let searchAttributes: Awaited<ReturnType<typeof handle.describe>>['typedSearchAttributes'] | undefined;
   try {
     const described = await handle.describe();
-    searchAttributes = described.typedSearchAttributes;
     if (described.status.name === 'RUNNING') await handle.terminate(`repair: restarted from its projection`);
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
   const { message, resume } = resumeFromProjection(row, Date.now());
-  const input: ReliableMessageInput = { message, confirmed: resume.state.status !== 'WAITING_CONFIRM', resume };
+  // The newest command sequence, as for a fresh start: a resumed run replays like a continued one.
+  const input: ReliableMessageInput = {
+    message,
+    confirmed: resume.state.status !== 'WAITING_CONFIRM',
+    resume,
+    protocol: STARTER_PROTOCOL,
+  };
   await deps.temporal.workflow.start(RELIABLE_MESSAGE_WORKFLOW, {
     taskQueue: deps.taskQueue,
     workflowId,
@@ -112,7 +118,9 @@ export async function repairMessage(
     // Only a repair starts a run under a key whose earlier run is closed.
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     workflowIdConflictPolicy: 'FAIL',
-    typedSearchAttributes: searchAttributes,
+    // Shown from the projection, not copied from the ended run: that one may be gone (past retention)
+    // or show a status the fresh run has left (DEAD, resent at once).
+    ...shownAs(message, resume.state.status),
   });
   return resume.state;
 }

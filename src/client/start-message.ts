@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
-import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import {
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
+import {
+  type MessageSpec,
+  type MessageStatus,
   RELIABLE_MESSAGE_WORKFLOW,
   type ReliableMessageInput,
   SearchAttribute,
@@ -55,13 +62,7 @@ export async function startMessage(
       // A second start with the key fails (running or closed): one key, one message, ever.
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: SearchAttribute.messageKey, value: message.key },
-        { key: SearchAttribute.topic, value: message.topic },
-        { key: SearchAttribute.status, value: startStatus(confirmed) },
-        { key: SearchAttribute.producerGroup, value: message.producerGroup },
-      ],
-      staticSummary: `${message.topic}${message.tag ? `:${message.tag}` : ''} · ${message.key} · from ${message.producerGroup}`,
+      ...shownAs(message, startStatus(confirmed)),
     });
     return { key: message.key, workflowId, created: true };
   } catch (err) {
@@ -75,6 +76,22 @@ export async function startMessage(
       }
     );
   }
+}
+
+/**
+ * How a run of the message shows in Temporal's visibility: its search attributes (the status it starts
+ * in among them) and its summary. A fresh start and a repair's run set the same.
+ */
+export function shownAs(message: MessageSpec, status: MessageStatus) {
+  return {
+    typedSearchAttributes: [
+      { key: SearchAttribute.messageKey, value: message.key },
+      { key: SearchAttribute.topic, value: message.topic },
+      { key: SearchAttribute.status, value: status },
+      { key: SearchAttribute.producerGroup, value: message.producerGroup },
+    ],
+    staticSummary: `${message.topic}${message.tag ? `:${message.tag}` : ''} · ${message.key} · from ${message.producerGroup}`,
+  } satisfies Pick<WorkflowStartOptions, 'typedSearchAttributes' | 'staticSummary'>;
 }
 
 /**

@@ -1,8 +1,16 @@
+import { type WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReliableMessageClient } from '../../src/client/index.js';
 import { InvalidTransitionError } from '../../src/errors.js';
 import { repairMessage } from '../../src/message-repair.js';
-import { ackSignal, workflowIdForKey } from '../../workflows/definitions.js';
+import {
+  ackSignal,
+  type ReliableMessageInput,
+  SearchAttribute,
+  STARTER_PROTOCOL,
+  workflowIdForKey,
+} from '../../workflows/definitions.js';
 import { type ApiHarness, enc, startApiHarness } from '../api/harness.js';
 import { connectTestClient, eventually } from '../helpers/service.js';
 import { freshTopic, uniqueId } from '../helpers/stack.js';
@@ -22,6 +30,23 @@ beforeAll(async () => {
   probe = await TopicProbe.start(topic);
   for (const g of groups) await client.register({ kind: 'subscription', topic, tagExpression: '*', consumerGroup: g });
 });
+
+/** The input the workflow's current run was started with. */
+async function runInput(handle: WorkflowHandle): Promise<ReliableMessageInput> {
+  const started = (await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+  return decodeFromPayloadsAtIndex(client.temporal.options.loadedDataConverter, 0, started?.input?.payloads);
+}
+
+/** The search attributes the workflow's current run shows (the status one among them). */
+async function shown(handle: WorkflowHandle) {
+  const attributes = (await handle.describe()).typedSearchAttributes;
+  return {
+    key: attributes.get(SearchAttribute.messageKey),
+    topic: attributes.get(SearchAttribute.topic),
+    status: attributes.get(SearchAttribute.status),
+    producerGroup: attributes.get(SearchAttribute.producerGroup),
+  };
+}
 
 afterAll(async () => {
   await probe?.stop();
@@ -48,6 +73,8 @@ describe('operator repair of a stuck message', () => {
     expect(repaired.status).toBe(200);
     expect(repaired.body.status).toBe('SENDING');
     expect((await handle.describe()).runId).not.toBe(firstRun);
+    // The fresh run follows the newest command sequence, like a fresh start.
+    expect((await runInput(handle)).protocol).toBe(STARTER_PROTOCOL);
 
     const resent = await probe.published(key, 15_000, 'the resend after the repair', 2);
     expect(resent[1]?.properties.get('RMSG_GROUPS')).toBe(groups[1]);
@@ -73,4 +100,37 @@ describe('operator repair of a stuck message', () => {
     expect((await client.prepare({ key, topic, body: 'waiting' })).created).toBe(false);
     expect((await client.confirm(key)).status).toBe('SENDING');
   });
+
+  it('a message whose workflow is gone (past retention) is found again by its search attributes', async () => {
+    const key = uniqueId('gone');
+    await client.prepare({ key, topic, body: 'waiting' });
+    await eventually(
+      async () => (await api.prisma.message.findUnique({ where: { key } }))?.status === 'WAITING_CONFIRM',
+    );
+    const handle = client.temporal.workflow.getHandle(workflowIdForKey(key));
+    const before = await shown(handle);
+    const { runId } = await handle.describe();
+    await handle.terminate('the test: its history is deleted next');
+    await client.temporal.workflowService.deleteWorkflowExecution({
+      namespace: api.config.temporal.namespace,
+      workflowExecution: { workflowId: handle.workflowId, runId },
+    });
+    // The server deletes in the background, within a minute here.
+    await eventually(
+      () =>
+        handle.describe().then(
+          () => false,
+          (err) => err instanceof WorkflowNotFoundError,
+        ),
+      90_000,
+      'the deleted workflow gone',
+    );
+
+    expect((await api.call('POST', `/v1/messages/${enc(key)}/repair`)).body.status).toBe('WAITING_CONFIRM');
+    expect(await shown(handle)).toEqual(before);
+    expect(before.status).toBe('WAITING_CONFIRM');
+    expect((await runInput(handle)).protocol).toBe(STARTER_PROTOCOL);
+    expect((await client.confirm(key)).status).toBe('SENDING');
+    await eventually(async () => (await shown(handle)).status === 'SENDING', 15_000, 'SENDING shown');
+  }, 120_000);
 });
