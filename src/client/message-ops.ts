@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Client,
+  isGrpcServiceError,
   QueryNotRegisteredError,
+  ServiceError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
@@ -110,7 +112,8 @@ export async function ackMessage(
 ): Promise<{ accepted: boolean; status: MessageState['status'] }> {
   parseMessageKey(key);
   try {
-    const state = await temporal.workflow.getHandle(workflowIdForKey(key)).executeUpdate(ackUpdate, { args: [ack] });
+    const handle = temporal.workflow.getHandle(workflowIdForKey(key));
+    const state = await againIfAbortedWithItsTask(() => handle.executeUpdate(ackUpdate, { args: [ack] }));
     return { accepted: true, status: state.status };
   } catch (err) {
     throwRefusal(key, err);
@@ -137,7 +140,7 @@ async function updateMessage(
   parseMessageKey(key);
   const handle = temporal.workflow.getHandle(workflowIdForKey(key));
   try {
-    return await call(handle);
+    return await againIfAbortedWithItsTask(() => call(handle));
   } catch (err) {
     throwRefusal(key, err);
     if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -150,4 +153,38 @@ async function updateMessage(
       `message ${key} is ${state.status}${state.deadReason ? `(${state.deadReason})` : ''}${why}; it cannot be given ${action}`,
     );
   }
+}
+
+/** gRPC's FAILED_PRECONDITION, the code of Temporal's WorkflowNotReady. */
+const FAILED_PRECONDITION = 9;
+/** Sends of one update Temporal aborts with its workflow task; the same failure each time is taken as lasting. */
+const UPDATE_SENDS = 5;
+const UPDATE_RESEND_FIRST_MS = 100;
+
+/**
+ * Sends an update again when Temporal aborted it with the workflow task it was delivered in (the task ended
+ * the run, by continue-as-new or completion, while a signal came: Temporal failed it as UNHANDLED_COMMAND).
+ * The worker ran the update, but Temporal dropped the task's completion, so the update is not in history:
+ * sending it again applies it once, even a resend or a RECEIVED ack, which would count twice. The handle
+ * names no run, so the new send reaches the current one. A task failing for good fails every send alike.
+ */
+async function againIfAbortedWithItsTask<T>(send: () => Promise<T>): Promise<T> {
+  for (let sent = 1, wait = UPDATE_RESEND_FIRST_MS; ; sent++, wait *= 2) {
+    try {
+      return await send();
+    } catch (err) {
+      if (sent >= UPDATE_SENDS || !abortedWithItsTask(err)) throw err;
+      await sleep(wait);
+    }
+  }
+}
+
+/** Temporal's `workflowTaskFailErr`: an update delivered in a workflow task that Temporal then failed. */
+function abortedWithItsTask(err: unknown): boolean {
+  const cause = err instanceof ServiceError ? err.cause : undefined;
+  return (
+    isGrpcServiceError(cause) &&
+    cause.code === FAILED_PRECONDITION &&
+    (cause.details ?? '').includes('unexpected workflow task failure')
+  );
 }
