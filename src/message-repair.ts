@@ -85,24 +85,33 @@ export function resumeFromProjection(row: Row, now: number): { message: MessageS
   return { message, resume: { schemaVersion: RESUME_SCHEMA_VERSION, state, unsynced: [], rowWritten: true } };
 }
 
+/** The message's projection, unless it is missing or its message has ended (nothing to repair). */
+async function repairableProjection(prisma: PrismaClient, key: string): Promise<Row> {
+  const row = await findProjection(prisma, key);
+  if (!row) throw new MessageNotFoundError(key);
+  if (row.status === 'FINISHED' || row.status === 'CANCELLED') {
+    throw new InvalidTransitionError(key, `message ${key} is ${row.status}; there is nothing to repair`);
+  }
+  return row;
+}
+
 /** Ends the message's current run and starts a fresh one from its projection; returns the state it resumes from. */
 export async function repairMessage(
   deps: { temporal: Client; prisma: PrismaClient; taskQueue: string },
   key: string,
 ): Promise<MessageState> {
-  const row = await findProjection(deps.prisma, key);
-  if (!row) throw new MessageNotFoundError(key);
-  if (row.status === 'FINISHED' || row.status === 'CANCELLED') {
-    throw new InvalidTransitionError(key, `message ${key} is ${row.status}; there is nothing to repair`);
-  }
+  await repairableProjection(deps.prisma, key);
   const workflowId = workflowIdForKey(key);
   const handle = deps.temporal.workflow.getHandle(workflowId);
   try {
     const described = await handle.describe();
     if (described.status.name === 'RUNNING') await handle.terminate(`repair: restarted from its projection`);
   } catch (err) {
+    // Gone (past retention), or it completed since it was described.
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
+  // Read again now that no run changes it: a run that completed meanwhile wrote its final state.
+  const row = await repairableProjection(deps.prisma, key);
   const { message, resume } = resumeFromProjection(row, Date.now());
   // The newest command sequence, as for a fresh start: a resumed run replays like a continued one.
   const input: ReliableMessageInput = {

@@ -1,4 +1,4 @@
-import { type WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, type WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReliableMessageClient } from '../../src/client/index.js';
@@ -88,6 +88,44 @@ describe('operator repair of a stuck message', () => {
     await expect(
       repairMessage({ temporal: client.temporal, prisma: api.prisma, taskQueue: api.config.temporal.taskQueue }, key),
     ).rejects.toBeInstanceOf(InvalidTransitionError);
+  });
+
+  it('a message that finishes as the repair ends its run is not restarted', async () => {
+    const key = uniqueId('finishing');
+    await client.send({ key, topic, body: 'payload' });
+    const handle = client.temporal.workflow.getHandle(workflowIdForKey(key));
+    await handle.signal(ackSignal, { group: groups[0] as string, status: 'CONSUMED', received: true });
+    await eventually(
+      async () =>
+        (await api.prisma.delivery.findFirst({ where: { messageKey: key, consumerGroup: groups[0] } }))?.status ===
+        'CONSUMED',
+      10_000,
+      'the first group consumed',
+    );
+    const finishedRun = (await handle.describe()).runId;
+    // The last ack lands between the repair's read of the projection and its end of the run.
+    const racing = new Client({
+      connection: client.temporal.connection,
+      namespace: api.config.temporal.namespace,
+      interceptors: {
+        workflow: [
+          {
+            async terminate(input, next) {
+              await handle.signal(ackSignal, { group: groups[1] as string, status: 'CONSUMED', received: true });
+              await handle.result();
+              return next(input);
+            },
+          },
+        ],
+      },
+    });
+
+    await expect(
+      repairMessage({ temporal: racing, prisma: api.prisma, taskQueue: api.config.temporal.taskQueue }, key),
+    ).rejects.toBeInstanceOf(InvalidTransitionError);
+    const current = await handle.describe();
+    expect([current.runId, current.status.name]).toEqual([finishedRun, 'COMPLETED']);
+    expect((await api.prisma.message.findUnique({ where: { key } }))?.status).toBe('FINISHED');
   });
 
   it('a message still waiting for its confirm keeps waiting, and its prepare stays idempotent', async () => {
