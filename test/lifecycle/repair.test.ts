@@ -48,6 +48,22 @@ async function shown(handle: WorkflowHandle) {
   };
 }
 
+/** A message sent to both groups, shown as consumed by the first. */
+async function sentAndConsumedByTheFirstGroup(prefix: string) {
+  const key = uniqueId(prefix);
+  await client.send({ key, topic, body: 'payload' });
+  const handle = client.temporal.workflow.getHandle(workflowIdForKey(key));
+  await handle.signal(ackSignal, { group: groups[0] as string, status: 'CONSUMED', received: true });
+  await eventually(
+    async () =>
+      (await api.prisma.delivery.findFirst({ where: { messageKey: key, consumerGroup: groups[0] } }))?.status ===
+      'CONSUMED',
+    10_000,
+    'the first group consumed',
+  );
+  return { key, handle };
+}
+
 afterAll(async () => {
   await probe?.stop();
   await client?.close();
@@ -56,17 +72,7 @@ afterAll(async () => {
 
 describe('operator repair of a stuck message', () => {
   it('restarts from the projection: resends only to the group that has not consumed, then finishes', async () => {
-    const key = uniqueId('stuck');
-    await client.send({ key, topic, body: 'payload' });
-    const handle = client.temporal.workflow.getHandle(workflowIdForKey(key));
-    await handle.signal(ackSignal, { group: groups[0] as string, status: 'CONSUMED', received: true });
-    await eventually(
-      async () =>
-        (await api.prisma.delivery.findFirst({ where: { messageKey: key, consumerGroup: groups[0] } }))?.status ===
-        'CONSUMED',
-      10_000,
-      'the first group consumed',
-    );
+    const { key, handle } = await sentAndConsumedByTheFirstGroup('stuck');
     const firstRun = (await handle.describe()).runId;
 
     const repaired = await api.call('POST', `/v1/messages/${enc(key)}/repair`);
@@ -91,17 +97,7 @@ describe('operator repair of a stuck message', () => {
   });
 
   it('a message that finishes as the repair ends its run is not restarted', async () => {
-    const key = uniqueId('finishing');
-    await client.send({ key, topic, body: 'payload' });
-    const handle = client.temporal.workflow.getHandle(workflowIdForKey(key));
-    await handle.signal(ackSignal, { group: groups[0] as string, status: 'CONSUMED', received: true });
-    await eventually(
-      async () =>
-        (await api.prisma.delivery.findFirst({ where: { messageKey: key, consumerGroup: groups[0] } }))?.status ===
-        'CONSUMED',
-      10_000,
-      'the first group consumed',
-    );
+    const { key, handle } = await sentAndConsumedByTheFirstGroup('finishing');
     const finishedRun = (await handle.describe()).runId;
     // The last ack lands between the repair's read of the projection and its end of the run.
     const racing = new Client({
