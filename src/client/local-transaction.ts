@@ -1,6 +1,6 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { MessageState } from '../../workflows/definitions.js';
-import { CommitOutcomeUnknownError, KeyReusedError } from '../errors.js';
+import { CommitOutcomeUnknownError, InvalidTransitionError, KeyReusedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ensureLocalMessageTable, recordKey } from './local-table.js';
 
@@ -20,10 +20,11 @@ export interface LocalTransactionCalls<M extends { key: string }> {
  * - A key this producer already committed (its local row exists), or a message with the key that is no
  *   longer waiting for its confirm (say, cancelled by an earlier attempt), is refused before the business
  *   runs: KeyReusedError. Another spec under the key is a KeyConflictError.
- * - A throw before COMMIT rolls back and cancels. An error once COMMIT was sent never cancels: the commit may
- *   have landed, so the message waits and the check-back answers from the local table
- *   (CommitOutcomeUnknownError).
- * - A failed confirm after commit is only logged: the check-back finds the key and delivers it anyway.
+ * - A throw before COMMIT cancels, then rolls back (cancelHoldingTheKey). An error once COMMIT was sent
+ *   never cancels: the commit may have landed, so the message waits and the check-back answers from the
+ *   local table (CommitOutcomeUnknownError).
+ * - A failed confirm after commit is only logged: the check-back finds the key and delivers it anyway. A
+ *   refused one (the message ended meanwhile) is logged as an error: nothing will deliver it.
  */
 export async function runInLocalTransaction<M extends { key: string }, T>(
   client: LocalTransactionCalls<M>,
@@ -43,6 +44,7 @@ export async function runInLocalTransaction<M extends { key: string }, T>(
     const { created } = await client.prepare(message);
     if (!created) await requireWaiting(client, message.key);
     prepared = true;
+    await conn.query(`SAVEPOINT ${BUSINESS}`);
     result = await business(conn);
     commitSent = true;
     await conn.commit();
@@ -51,25 +53,50 @@ export async function runInLocalTransaction<M extends { key: string }, T>(
       log.warn({ messageKey: message.key, err }, 'commit outcome unknown; the message waits for its check-back');
       throw new CommitOutcomeUnknownError(message.key, err);
     }
+    if (prepared) await cancelHoldingTheKey(client, conn, message.key, err, log);
     await conn.rollback().catch(() => undefined);
-    if (prepared) {
-      const reason = `local transaction rolled back: ${err instanceof Error ? err.message : String(err)}`;
-      await client.cancel(message.key, reason.slice(0, 500)).catch((cancelErr: unknown) => {
-        log.warn(
-          { messageKey: message.key, err: cancelErr },
-          'cancel failed after rollback; the check-back will cancel it',
-        );
-      });
-    }
     throw err;
   } finally {
     conn.release();
   }
   // The business connection goes back to the pool before the confirm: a slow service never holds it.
   await client.confirm(message.key).catch((err: unknown) => {
-    log.warn({ messageKey: message.key, err }, 'confirm failed after commit; the check-back will confirm it');
+    // Refused (an operator cancelled it meanwhile): no check-back asks about a message that ended.
+    if (err instanceof InvalidTransitionError)
+      log.error({ messageKey: message.key, err }, 'the business committed but its message refused the confirm');
+    else log.warn({ messageKey: message.key, err }, 'confirm failed after commit; the check-back will confirm it');
   });
   return result;
+}
+
+/** Where the business starts: a rollback to it keeps the key's local row, and so its lock. */
+const BUSINESS = 'rmsg_business';
+
+/**
+ * Cancels a message whose business failed while its transaction still holds the key's local row: another
+ * attempt with the key waits on that row until the cancel landed, and is then refused (the message is
+ * cancelled) instead of committing a business whose confirm the cancel would refuse. A transaction the
+ * business lost (a deadlock rolls it all back, or its connection) holds nothing: no cancel then, the
+ * check-back answers from the local table, whichever attempt committed. InnoDB keeps the business's row
+ * locks past a rollback to a savepoint, so they too are held until the cancel answers.
+ */
+async function cancelHoldingTheKey(
+  client: LocalTransactionCalls<{ key: string }>,
+  conn: PoolConnection,
+  key: string,
+  err: unknown,
+  log: Logger,
+): Promise<void> {
+  try {
+    await conn.query(`ROLLBACK TO SAVEPOINT ${BUSINESS}`);
+  } catch (lost) {
+    log.warn({ messageKey: key, err: lost }, 'the transaction was lost before its cancel; the check-back will decide');
+    return;
+  }
+  const reason = `local transaction rolled back: ${err instanceof Error ? err.message : String(err)}`;
+  await client.cancel(key, reason.slice(0, 500)).catch((cancelErr: unknown) => {
+    log.warn({ messageKey: key, err: cancelErr }, 'cancel failed after rollback; the check-back will cancel it');
+  });
 }
 
 /** A message that already existed may take this business only while it still waits for its confirm. */

@@ -1,11 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReliableMessageClient } from '../../src/client/index.js';
+import type { MessageInput, ReliableMessageClient } from '../../src/client/index.js';
+import { type LocalTransactionCalls, runInLocalTransaction } from '../../src/client/local-transaction.js';
 import { CommitOutcomeUnknownError, KeyConflictError, KeyReusedError } from '../../src/errors.js';
 import { type BusinessDb, createBusinessDb } from '../helpers/business-db.js';
 import { CuttingProxy } from '../helpers/cutting-proxy.js';
 import { connectTestClient, eventually, startTestService, type TestService } from '../helpers/service.js';
-import { freshTopic, uniqueId } from '../helpers/stack.js';
+import { freshTopic, testLogger, uniqueId } from '../helpers/stack.js';
 
 let service: TestService;
 let orders: BusinessDb;
@@ -19,6 +21,26 @@ async function producer(): Promise<ReliableMessageClient> {
   await c.serveCheckBack(group, { pool: orders.pool });
   return c;
 }
+
+/** The client's message calls, for a local transaction run with some of them changed. */
+const calls = (c: ReliableMessageClient): LocalTransactionCalls<MessageInput> => ({
+  producerGroup: c.producerGroup,
+  prepare: (m) => c.prepare(m),
+  get: (k) => c.get(k),
+  confirm: (k) => c.confirm(k),
+  cancel: (k, reason) => c.cancel(k, reason),
+});
+
+/** The message's state once the check-back decided it. */
+const decidedByCheckBack = (c: ReliableMessageClient, key: string) =>
+  eventually(
+    async () => {
+      const s = await c.get(key);
+      return s.status !== 'WAITING_CONFIRM' && s;
+    },
+    20_000,
+    'the check-back to decide',
+  );
 
 const orderCount = async (id: string) => {
   const [rows] = await orders.pool.query('SELECT COUNT(*) AS n FROM orders WHERE id = ?', [id]);
@@ -54,6 +76,65 @@ describe('withReliableMessage at the edges', () => {
     const retry = c.withReliableMessage(orders.pool, { key, topic, body: key }, insert(2));
     await expect(retry).rejects.toBeInstanceOf(KeyReusedError);
     await expect(retry).rejects.toThrow(/was cancelled \(local transaction rolled back: payment declined\)/);
+    expect(await orderCount(key)).toBe(0);
+  });
+
+  it('a second attempt with the key, waiting on the first one that rolls back, is refused once that cancel landed', async () => {
+    const c = await producer();
+    const key = uniqueId('order');
+    const insert = (conn: mysql.PoolConnection) => conn.query('INSERT INTO orders VALUES (?, 1)', [key]);
+    let secondAsked = () => {};
+    const secondHasAsked = new Promise<void>((resolve) => {
+      secondAsked = resolve;
+    });
+    // The first attempt's cancel is slow: it lands after the second attempt asked the message's state, if
+    // the second one gets that far before it (at most 3 s later).
+    const slowCancel = {
+      ...calls(c),
+      cancel: async (k: string, reason: string) => {
+        await Promise.race([secondHasAsked, sleep(3000)]);
+        return c.cancel(k, reason);
+      },
+    };
+    const asking = {
+      ...calls(c),
+      get: async (k: string) => {
+        const state = await c.get(k);
+        secondAsked();
+        return state;
+      },
+    };
+    let second: Promise<unknown> | undefined;
+    const first = runInLocalTransaction(
+      slowCancel,
+      orders.pool,
+      { key, topic, body: key },
+      async (conn) => {
+        await insert(conn);
+        // Started now, its key's insert waits on this transaction's.
+        second = runInLocalTransaction(asking, orders.pool, { key, topic, body: key }, insert, testLogger);
+        await sleep(300);
+        throw new Error('payment declined');
+      },
+      testLogger,
+    );
+    await expect(first).rejects.toThrow('payment declined');
+    await expect(second).rejects.toBeInstanceOf(KeyReusedError);
+    expect(await orderCount(key)).toBe(0);
+    expect((await c.get(key)).status).toBe('CANCELLED');
+  });
+
+  it('a business that loses its transaction is not cancelled by it: the check-back answers ROLLBACK', async () => {
+    const c = await producer();
+    const key = uniqueId('order');
+    await expect(
+      c.withReliableMessage(orders.pool, { key, topic, body: key }, async (conn) => {
+        await conn.query('INSERT INTO orders VALUES (?, 1)', [key]);
+        await conn.query('KILL CONNECTION_ID()');
+      }),
+    ).rejects.toThrow();
+    const ended = await decidedByCheckBack(c, key);
+    expect(ended).toMatchObject({ status: 'CANCELLED', cancelReason: 'check-back answered ROLLBACK' });
     expect(await orderCount(key)).toBe(0);
   });
 
@@ -99,14 +180,7 @@ describe('withReliableMessage at the edges', () => {
       );
       await expect(attempt).rejects.toBeInstanceOf(CommitOutcomeUnknownError);
       expect(await orderCount(key)).toBe(1);
-      const delivered = await eventually(
-        async () => {
-          const s = await c.get(key);
-          return s.status !== 'WAITING_CONFIRM' && s;
-        },
-        20_000,
-        'the check-back to decide',
-      );
+      const delivered = await decidedByCheckBack(c, key);
       expect(delivered.status).not.toBe('CANCELLED');
       expect(delivered.confirmedAt).toBeDefined();
     } finally {
