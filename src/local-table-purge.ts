@@ -63,22 +63,22 @@ export function checkRetention(retentionMs: number | false | undefined, minMs = 
 }
 
 /**
- * Deletes rows whose `column` is older than `olderThanMs`, a batch at a time so no statement holds
- * many locks or a long undo log; returns how many went. The cutoff is computed by the database,
- * in the same time zone as the DEFAULT CURRENT_TIMESTAMP that filled the column.
+ * Deletes rows whose `column` is older than `olderThanMs` (and that match `onlyWhere`), a batch at a
+ * time so no statement holds many locks or a long undo log; returns how many went. The cutoff is
+ * computed by the database, in the same time zone as the DEFAULT CURRENT_TIMESTAMP that filled the column.
  */
 export async function deleteOlderThan(
   pool: Pool,
   table: string,
   column: string,
   olderThanMs: number,
-  batchSize = 1000,
+  { batchSize = 1000, onlyWhere = 'TRUE' }: { batchSize?: number; onlyWhere?: string } = {},
 ): Promise<number> {
   if (!(Number.isFinite(olderThanMs) && olderThanMs >= 0)) throw new TypeError('olderThanMs: must be >= 0');
   let total = 0;
   for (;;) {
     const [result] = await pool.query<ResultSetHeader>(
-      `DELETE FROM ${table} WHERE ${column} < NOW(3) - INTERVAL ? MICROSECOND LIMIT ?`,
+      `DELETE FROM ${table} WHERE ${column} < NOW(3) - INTERVAL ? MICROSECOND AND (${onlyWhere}) LIMIT ?`,
       [Math.round(olderThanMs * 1000), batchSize],
     );
     total += result.affectedRows;

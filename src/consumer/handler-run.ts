@@ -63,7 +63,11 @@ export async function runHandler(opts: {
         else log.info({ attempt: ctx.attempt }, 'already consumed by this group; handler not run again');
       })();
       await Promise.race([work, aborted]);
-      await conn.commit();
+      // A COMMIT that never answers (a half-open socket) is bounded too; whether it landed, the
+      // redelivery's claim tells.
+      const committing = conn.commit();
+      committing.catch(() => undefined);
+      await Promise.race([committing, aborted]);
       conn.release();
     } catch (err) {
       if (signal.aborted) {

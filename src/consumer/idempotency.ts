@@ -34,14 +34,16 @@ export function ensureConsumedTable(pool: Pool): Promise<void> {
 }
 
 /**
- * Deletes consumed records older than `olderThanMs`; returns how many. A ReliableConsumer with
- * idempotency runs it daily; call it yourself to purge on your own schedule. Keep the retention above
- * how long a message may stay undelivered (DEAD until an operator resends): a redelivery of a purged
- * key runs the handler again.
+ * Deletes consumed records older than `olderThanMs` whose report the service received; returns how
+ * many. A ReliableConsumer with idempotency runs it daily; call it yourself to purge on your own
+ * schedule. Keep the retention above how long a message may stay undelivered (DEAD until an operator
+ * resends): a redelivery of a purged key runs the handler again.
  */
 export async function purgeConsumedMessages(pool: Pool, olderThanMs: number): Promise<number> {
   await ensureConsumedTable(pool);
-  return deleteOlderThan(pool, CONSUMED_TABLE, 'consumed_at', olderThanMs);
+  // A consumption the service has not heard of yet stays: its report is sent from here (after a restart
+  // through a long Temporal outage), and without the record a redelivery would run the handler again.
+  return deleteOlderThan(pool, CONSUMED_TABLE, 'consumed_at', olderThanMs, { onlyWhere: 'report_pending = 0' });
 }
 
 /**

@@ -55,6 +55,15 @@ describe.each([
   });
 });
 
+describe('purging the idempotency table', () => {
+  it('keeps a consumption whose report the service has not received yet, however old', async () => {
+    await fill(db.pool, CONSUMED_TABLE, 'unreported', 2, 8);
+    await db.pool.query(`UPDATE ${CONSUMED_TABLE} SET report_pending = 1 WHERE message_key = 'unreported-1'`);
+    await purgeConsumedMessages(db.pool, 7 * DAY);
+    expect((await keys(db.pool, CONSUMED_TABLE)).filter((k) => k.startsWith('unreported'))).toEqual(['unreported-1']);
+  });
+});
+
 describe('startPurgeTimer', () => {
   it('purges soon after start, then periodically, and stops', async () => {
     let runs = 0;
