@@ -11,6 +11,8 @@ export interface HttpCheckBackInput {
   key: string;
   kind: CheckBackKind;
   group: string;
+  /** When the message was created (CheckBackContext); absent from runs scheduled before it was told. */
+  createdAt?: number;
 }
 
 export function createCheckBackActivities({
@@ -25,7 +27,7 @@ export function createCheckBackActivities({
     },
 
     /**
-     * POSTs `{ key, group, kind }`, signed with the group's secret (read here, so it never enters
+     * POSTs `{ key, group, kind, createdAt }`, signed with the group's secret (read here, so it never enters
      * the workflow's history), and returns the answer word or why the answer is malformed.
      */
     async httpCheckBack(input: HttpCheckBackInput): Promise<string> {
@@ -53,11 +55,11 @@ const MAX_QUOTED_CHARS = 100;
 
 /** The HTTP call itself: signed, never redirected, 2xx only, the body read up to MAX_ANSWER_BYTES. */
 export async function askHttpCheckBack(
-  { url, key, kind, group }: HttpCheckBackInput,
+  { url, key, kind, group, createdAt }: HttpCheckBackInput,
   opts: { secret: string; allowedHosts: readonly string[]; timeoutMs: number },
 ): Promise<string> {
   await assertCallableCheckBack(url, opts.allowedHosts);
-  const body = JSON.stringify({ key, group, kind });
+  const body = JSON.stringify({ key, group, kind, createdAt });
   const { pathname, search } = new URL(url);
   const res = await fetch(url, {
     method: 'POST',

@@ -48,6 +48,13 @@ export type DeliveryStatus = 'PENDING' | 'RECEIVED' | 'CONSUMED' | 'DEAD';
  */
 export type DeadReason = 'UNCONFIRMED' | 'UNCONSUMED' | 'REJECTED' | 'KEY_REUSED';
 export type CheckBackAnswer = 'COMMIT' | 'ROLLBACK' | 'UNKNOWN';
+/**
+ * What a check-back is told beside the key: when the message was created, so that a producer that purges
+ * its records can tell a key it never committed from one whose record it has purged since.
+ */
+export interface CheckBackContext {
+  createdAt: number;
+}
 export type ConsumerCheckBackAnswer = 'CONSUMED' | 'NOT_CONSUMED' | 'UNKNOWN';
 
 /** Timings of one message (all milliseconds). Defaults come from config; a message may override any. */

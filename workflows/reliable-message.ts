@@ -9,6 +9,7 @@ import {
   ackSignal,
   ackUpdate,
   type CancelRequest,
+  type CheckBackContext,
   CONSUMER_CHECK_BACK_ACTIVITY,
   type ConfirmRequest,
   cancelUpdate,
@@ -339,14 +340,17 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
     try {
       const route = await settled(local.findCheckBack({ kind, group }));
       if (!route) return { answer: 'UNAVAILABLE' };
+      // The message's age goes along: a check-back that purges its records must not take a purged key
+      // for one never committed (a wait timer may fire days late, after an outage of the service).
+      const told: CheckBackContext = { createdAt: s().createdAt };
       const raw = await settled(
         route.url
           ? wf
               .proxyActivities<Activities>({ startToCloseTimeout: timeout, retry: { maximumAttempts: 1 } })
-              .httpCheckBack({ url: route.url, key: s().key, kind, group })
+              .httpCheckBack({ url: route.url, key: s().key, kind, group, ...told })
           : wf.scheduleActivity<unknown>(
               kind === 'producer' ? PRODUCER_CHECK_BACK_ACTIVITY : CONSUMER_CHECK_BACK_ACTIVITY,
-              [s().key],
+              [s().key, told],
               { taskQueue: route.taskQueue, scheduleToCloseTimeout: timeout, retry: { maximumAttempts: 1 } },
             ),
       );

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import {
   type CheckBackAnswer,
+  type CheckBackContext,
   PRODUCER_CHECK_BACK_ACTIVITY,
   producerCheckBackTaskQueue,
 } from '../../workflows/definitions.js';
@@ -11,9 +12,15 @@ import { type CheckBackServer, serveCheckBackActivity } from '../temporal/check-
 import { dataConverterOfClient } from '../temporal/connection.js';
 import { registerForStart } from '../temporal/registration.js';
 import { MIN_LOCAL_RETENTION_MS } from '../timings.js';
-import { ensureLocalMessageTable, LOCAL_MESSAGE_TABLE, purgeLocalMessages, wasCommitted } from './local-table.js';
+import {
+  ensureLocalMessageTable,
+  LOCAL_MESSAGE_TABLE,
+  localTableCheckBack,
+  purgeLocalMessages,
+} from './local-table.js';
 
-export type CheckBackHandler = (key: string) => Promise<CheckBackAnswer>;
+/** Answers for a key; `told` says when its message was created (absent from runs before it was told). */
+export type CheckBackHandler = (key: string, told: Partial<CheckBackContext>) => Promise<CheckBackAnswer>;
 /**
  * Answer from `withReliableMessage`'s local table in `pool`, and purge its rows older than
  * `retentionMs` daily (default and least 8 days, a day past the longest confirm deadline; false: purge it yourself with `purgeLocalMessages`).
@@ -48,7 +55,7 @@ export async function serveProducerCheckBack(
   const retentionMs = checkRetention(local?.retentionMs, MIN_LOCAL_RETENTION_MS);
   const pool = local?.pool;
   if (pool) await ensureLocalMessageTable(pool);
-  const answer: CheckBackHandler = pool ? (key) => wasCommitted(pool, key) : (opts.handler as CheckBackHandler);
+  const answer: CheckBackHandler = pool ? localTableCheckBack(pool, retentionMs) : (opts.handler as CheckBackHandler);
   const taskQueue = producerCheckBackTaskQueue(opts.group);
   return serveCheckBackActivity({
     address: opts.address,

@@ -1,5 +1,5 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import type { CheckBackAnswer } from '../../workflows/definitions.js';
+import type { CheckBackAnswer, CheckBackContext } from '../../workflows/definitions.js';
 import { KeyReusedError } from '../errors.js';
 import { ensureLocalTable } from '../local-table-ddl.js';
 import { deleteOlderThan } from '../local-table-purge.js';
@@ -48,12 +48,31 @@ export async function recordKey(conn: PoolConnection, key: string, producerGroup
   }
 }
 
+/** How much sooner than its retention a row may be gone: the service's clock and the database's differ. */
+const CLOCK_MARGIN_MS = 60 * 60_000;
+
+/**
+ * The producer check-back from the local table, purged after `retentionMs`: a key absent from it whose
+ * message is older than that may have been committed and purged since (the service asks days late after
+ * an outage of its own), so it is UNKNOWN, never ROLLBACK.
+ */
+export function localTableCheckBack(pool: Pool, retentionMs: number | false) {
+  return async (key: string, told: Partial<CheckBackContext>): Promise<CheckBackAnswer> => {
+    const answer = await wasCommitted(pool, key);
+    const mayBePurged =
+      retentionMs !== false &&
+      told.createdAt !== undefined &&
+      Date.now() - told.createdAt > retentionMs - CLOCK_MARGIN_MS;
+    return answer === 'ROLLBACK' && mayBePurged ? 'UNKNOWN' : answer;
+  };
+}
+
 /**
  * The producer check-back: did the local transaction with this key commit? The read takes a shared
  * lock, so while that transaction is open it waits for its outcome instead of answering ROLLBACK too
  * early; a lock wait that times out answers UNKNOWN (asked again later).
  */
-export async function wasCommitted(pool: Pool, key: string): Promise<CheckBackAnswer> {
+async function wasCommitted(pool: Pool, key: string): Promise<CheckBackAnswer> {
   const found = await rowExistsAfterWriters(pool, `SELECT 1 FROM ${LOCAL_MESSAGE_TABLE} WHERE message_key = ?`, [key]);
   return found === 'TIMEOUT' ? 'UNKNOWN' : found ? 'COMMIT' : 'ROLLBACK';
 }

@@ -1,5 +1,6 @@
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import type { CheckBackContext } from '../../workflows/definitions.js';
 import { ValidationError } from '../errors.js';
 import { type PurgeTimer, startPurgeTimer } from '../local-table-purge.js';
 import type { Logger } from '../logger.js';
@@ -29,7 +30,7 @@ export async function serveCheckBackActivity(opts: {
   dataConverter: DataConverter;
   taskQueue: string;
   activityName: string;
-  answer: (key: string) => Promise<string>;
+  answer: (key: string, told: Partial<CheckBackContext>) => Promise<string>;
   register: () => Promise<BackgroundRegistration>;
   /** Check-backs answered at once (default DEFAULT_CHECK_BACK_CONCURRENCY). */
   concurrency?: number;
@@ -50,8 +51,9 @@ export async function serveCheckBackActivity(opts: {
     maxConcurrentActivityTaskExecutions: concurrency,
     interceptors: { activity: tracingActivityInterceptors() },
     activities: {
-      [opts.activityName]: async (key: string) => {
-        const answer = await opts.answer(key);
+      // Runs scheduled before the workflow told the message's age ask with the key alone.
+      [opts.activityName]: async (key: string, told: Partial<CheckBackContext> = {}) => {
+        const answer = await opts.answer(key, told);
         opts.log.info({ messageKey: key, taskQueue: opts.taskQueue, answer }, 'check-back answered');
         return answer;
       },

@@ -59,7 +59,7 @@ afterAll(async () => {
 const secret = 'producer-secret-0123456789abcdef';
 const ask = (path: string, allowedHosts = ['127.0.0.1']) =>
   askHttpCheckBack(
-    { url: `${base}${path}`, key: 'order-1', kind: 'producer', group: 'order-service' },
+    { url: `${base}${path}`, key: 'order-1', kind: 'producer', group: 'order-service', createdAt: 1796500000000 },
     { secret, allowedHosts, timeoutMs: 5000 },
   );
 
@@ -67,7 +67,7 @@ describe('HTTP check-back calls', () => {
   it('are signed: the producer verifies the call (TypeScript and the README Python), a tampered one fails', async () => {
     expect(await ask('/commit?shop=1')).toBe('COMMIT');
     const call = received.at(-1) as Received;
-    expect(call.body).toBe('{"key":"order-1","group":"order-service","kind":"producer"}');
+    expect(call.body).toBe('{"key":"order-1","group":"order-service","kind":"producer","createdAt":1796500000000}');
     const request = { method: call.method, path: call.path, body: call.body, headers: call.headers };
     expect(verifyCheckBack(secret, request)).toBe(true);
     expect(verifyCheckBack(secret, { ...request, body: call.body.replace('order-1', 'order-2') })).toBe(false);

@@ -13,6 +13,7 @@ import { resolveTimings } from '../../src/timings.js';
 import { guardedWorkerClass } from '../../src/worker/guarded-worker.js';
 import {
   ackSignal,
+  type CheckBackContext,
   CONSUMER_CHECK_BACK_ACTIVITY,
   FailureType,
   type MessageState,
@@ -96,6 +97,8 @@ export interface CheckBackCall {
   via: 'taskQueue' | 'http';
   /** The group asked, when the check-back is told (over HTTP). */
   group?: string;
+  /** When the message was created, as the check-back is told. */
+  createdAt?: number;
   at: number;
 }
 
@@ -197,8 +200,8 @@ export class WorkflowHarness {
       // A message that closed meanwhile needs no ack.
       m.handle.signal(ackSignal, { group, status: 'CONSUMED', received: true }).catch(ignoreClosed);
     });
-    const answerOf = (kind: 'producer' | 'consumer') => (key: string) =>
-      answerCheckBack(messageOf(key), kind, 'taskQueue');
+    const answerOf = (kind: 'producer' | 'consumer') => (key: string, told?: CheckBackContext) =>
+      answerCheckBack(messageOf(key), kind, 'taskQueue', { createdAt: told?.createdAt });
     const namespace = testConfig.temporal.namespace;
     const workers = await Promise.all([
       // The service's worker class, so the final write goes the way it goes in production.
@@ -268,12 +271,12 @@ function answerCheckBack(
   m: FakeMessage,
   kind: 'producer' | 'consumer',
   via: 'taskQueue' | 'http',
-  group?: string,
+  told: { group?: string; createdAt?: number },
 ): unknown {
   const checkBack = kind === 'producer' ? m.options.producerCheckBack : m.options.consumerCheckBack;
   if (!checkBack) throw new Error(`${m.key} has no ${kind} check-back`);
-  m.checkBacks.push({ kind, via, group, at: Date.now() });
-  return checkBack.answer(m.checkBacks.filter((c) => c.kind === kind).length, group);
+  m.checkBacks.push({ kind, via, ...told, at: Date.now() });
+  return checkBack.answer(m.checkBacks.filter((c) => c.kind === kind).length, told.group);
 }
 
 function fakeActivities(
@@ -342,8 +345,8 @@ function fakeActivities(
       if (via === 'http') return { url: `https://${m.producerGroup}.example/check-back` };
       return via === 'taskQueue' ? { taskQueue: checkBackQueue } : null;
     },
-    async httpCheckBack({ key, kind, group }) {
-      return String(answerCheckBack(messageOf(key), kind, 'http', group));
+    async httpCheckBack({ key, kind, group, createdAt }) {
+      return String(answerCheckBack(messageOf(key), kind, 'http', { group, createdAt }));
     },
   };
 }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageInput, ReliableMessageClient } from '../../src/client/index.js';
+import { localTableCheckBack } from '../../src/client/local-table.js';
 import { type LocalTransactionCalls, runInLocalTransaction } from '../../src/client/local-transaction.js';
 import { CommitOutcomeUnknownError, KeyConflictError, KeyReusedError } from '../../src/errors.js';
 import { type BusinessDb, createBusinessDb } from '../helpers/business-db.js';
@@ -9,6 +10,7 @@ import { CuttingProxy } from '../helpers/cutting-proxy.js';
 import { connectTestClient, eventually, startTestService, type TestService } from '../helpers/service.js';
 import { freshTopic, testLogger, uniqueId } from '../helpers/stack.js';
 
+const DAY = 24 * 60 * 60_000;
 let service: TestService;
 let orders: BusinessDb;
 let topic: string;
@@ -136,6 +138,24 @@ describe('withReliableMessage at the edges', () => {
     const ended = await decidedByCheckBack(c, key);
     expect(ended).toMatchObject({ status: 'CANCELLED', cancelReason: 'check-back answered ROLLBACK' });
     expect(await orderCount(key)).toBe(0);
+  });
+
+  it('the check-back answers UNKNOWN, not ROLLBACK, for an absent key older than the local table keeps', async () => {
+    const c = await producer();
+    const committed = uniqueId('order');
+    await c.withReliableMessage(orders.pool, { key: committed, topic, body: committed }, (conn) =>
+      conn.query('INSERT INTO orders VALUES (?, 1)', [committed]),
+    );
+    const answer = localTableCheckBack(orders.pool, 8 * DAY);
+    const nineDaysOld = { createdAt: Date.now() - 9 * DAY };
+    // Asked days late (the service was down): its row may have been purged since it committed.
+    expect(await answer(uniqueId('order'), nineDaysOld)).toBe('UNKNOWN');
+    expect(await answer(committed, nineDaysOld)).toBe('COMMIT');
+    expect(await answer(uniqueId('order'), { createdAt: Date.now() - 60_000 })).toBe('ROLLBACK');
+    // Asked by a run from before the service told the message's age.
+    expect(await answer(uniqueId('order'), {})).toBe('ROLLBACK');
+    // Purged by the producer's own schedule: it keeps its rows long enough.
+    expect(await localTableCheckBack(orders.pool, false)(uniqueId('order'), nineDaysOld)).toBe('ROLLBACK');
   });
 
   it('a key this producer already committed is refused, and so is the same key with another body', async () => {
