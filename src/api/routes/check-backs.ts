@@ -75,7 +75,7 @@ export function checkBackRoutes({ prisma, config }: ApiDeps, kind: CheckBackKind
       tag,
       summary: `Register a ${kind} group and its HTTP check-back URL`,
       description:
-        `The service POSTs {key, group, kind} to the URL to ask ${asked}, signed with the group's ` +
+        `The service POSTs {key, group, kind, createdAt} to the URL to ask ${asked}, signed with the group's ` +
         'checkBackSecret (see the README). Without a secret one is made and answered once, here.',
       params: groupParams,
       body: checkBackBody,

@@ -35,7 +35,7 @@ export const checkBackBody = z
       .optional()
       .meta({
         description:
-          'POSTed {key, group, kind}, signed; answers exactly COMMIT/ROLLBACK/UNKNOWN as text or JSON {"status"}. ' +
+          'POSTed {key, group, kind, createdAt}, signed; answers exactly COMMIT/ROLLBACK/UNKNOWN as text or JSON {"status"}. ' +
           'No credentials; a host on RMSG_CHECK_BACK_HOSTS; never link-local or cloud metadata',
       }),
     checkBackSecret: z
