@@ -128,7 +128,12 @@ describe('a producer and a consumer over HTTP only', () => {
       20_000,
       'the check-back to confirm and the message to be published',
     );
-    expect(checkBack.asked).toContainEqual({ key, group: producerGroup, kind: 'producer' });
+    expect(checkBack.asked).toContainEqual({
+      key,
+      group: producerGroup,
+      kind: 'producer',
+      createdAt: Date.parse(sending.createdAt),
+    });
     expect(sending.events.find((e: { type: string }) => e.type === 'CONFIRMED').detail).toEqual({ by: 'check-back' });
     expect(sending.deliveries).toMatchObject([{ consumerGroup: subscriber, status: 'PENDING', sendCount: 1 }]);
     const published = await probe.published(key, 15_000, 'publish');
