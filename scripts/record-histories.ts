@@ -88,19 +88,38 @@ function ack(c: ReliableMessageClient, key: string, report: Ack): Promise<void> 
   return c.temporal.workflow.getHandle(workflowIdForKey(key)).signal(ackSignal, report);
 }
 
+/** Polls `check` until it gives a value (not false), for at most STEP_TIMEOUT_MS; `last` says where it got to. */
+async function waitFor<T>(
+  key: string,
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  last: () => string = () => '',
+): Promise<T> {
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  for (;;) {
+    const found = await check();
+    if (found !== undefined && found !== false) return found;
+    if (Date.now() > deadline) throw new Error(`${key}: timed out waiting for ${what}${last()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function until(
   c: ReliableMessageClient,
   key: string,
   what: string,
   ok: (s: MessageState) => boolean,
 ): Promise<MessageState> {
-  const deadline = Date.now() + STEP_TIMEOUT_MS;
-  for (;;) {
-    const s = await c.get(key).catch(() => undefined);
-    if (s && ok(s)) return s;
-    if (Date.now() > deadline) throw new Error(`${key}: timed out waiting for ${what} (last: ${s?.status ?? 'none'})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let s: MessageState | undefined;
+  return waitFor(
+    key,
+    what,
+    async () => {
+      s = await c.get(key).catch(() => undefined);
+      return s && ok(s) && s;
+    },
+    () => ` (last: ${s?.status ?? 'none'})`,
+  );
 }
 
 const published = (c: ReliableMessageClient, key: string, sends = 1) =>
@@ -220,11 +239,12 @@ const RUNS: Record<Scenario, (stack: Stack, key: string) => Promise<ReliableMess
       workflowId: workflowIdForKey(key),
       args: [input],
     });
-    const deadline = Date.now() + STEP_TIMEOUT_MS;
-    while ((await c.temporal.workflow.getHandle(handle.workflowId).describe()).runId === handle.firstExecutionRunId) {
-      if (Date.now() > deadline) throw new Error(`${key}: did not continue as new`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(
+      key,
+      'the run to continue as new',
+      async () =>
+        (await c.temporal.workflow.getHandle(handle.workflowId).describe()).runId !== handle.firstExecutionRunId,
+    );
     await c.confirm(key);
     return consumedByA(stack, c, key);
   },
@@ -257,11 +277,11 @@ const RUNS: Record<Scenario, (stack: Stack, key: string) => Promise<ReliableMess
     await c.send({ key, topic: stack.topic, tag: 'two', body: 'repair', timings: { resendAfterMs: 60_000 } });
     await published(c, key);
     await ack(c, key, { group: stack.groupA, status: 'CONSUMED', received: true });
-    const deadline = Date.now() + STEP_TIMEOUT_MS;
-    while ((await stack.prisma.delivery.count({ where: { messageKey: key, status: 'CONSUMED' } })) === 0) {
-      if (Date.now() > deadline) throw new Error(`${key}: group A's ack not written`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(
+      key,
+      "group A's ack written",
+      async () => (await stack.prisma.delivery.count({ where: { messageKey: key, status: 'CONSUMED' } })) > 0,
+    );
     await repairMessage({ temporal: c.temporal, prisma: stack.prisma, taskQueue: stack.taskQueue }, key);
     await published(c, key, 2);
     await ack(c, key, { group: stack.groupB, status: 'CONSUMED', received: true });

@@ -104,10 +104,9 @@ export async function repairMessage(
   const workflowId = workflowIdForKey(key);
   const handle = deps.temporal.workflow.getHandle(workflowId);
   try {
-    const described = await handle.describe();
-    if (described.status.name === 'RUNNING') await handle.terminate(`repair: restarted from its projection`);
+    await handle.terminate(`repair: restarted from its projection`);
   } catch (err) {
-    // Gone (past retention), or it completed since it was described.
+    // Closed already (it may have completed since the read above), or gone past retention.
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
   // Read again now that no run changes it: a run that completed meanwhile wrote its final state.

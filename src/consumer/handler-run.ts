@@ -57,17 +57,15 @@ export async function runHandler(opts: {
     });
     let work: Promise<void> | undefined;
     try {
+      // The COMMIT is bounded with the handler: one that never answers (a half-open socket) is given up
+      // too, and whether it landed, the redelivery's claim tells.
       work = (async () => {
         await conn.beginTransaction();
         if (await claimConsumption(conn, message.key, ctx.group)) await handler(message, { ...ctx, conn, signal });
         else log.info({ attempt: ctx.attempt }, 'already consumed by this group; handler not run again');
+        await conn.commit();
       })();
       await Promise.race([work, aborted]);
-      // A COMMIT that never answers (a half-open socket) is bounded too; whether it landed, the
-      // redelivery's claim tells.
-      const committing = conn.commit();
-      committing.catch(() => undefined);
-      await Promise.race([committing, aborted]);
       conn.release();
     } catch (err) {
       if (signal.aborted) {

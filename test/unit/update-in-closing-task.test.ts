@@ -21,7 +21,7 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-/** A fake activity held until the test lets it go; `reached` once it is held. */
+/** A fake activity held (`here()`) until the test lets it go; `reached` once it is held. */
 function hold() {
   let release = () => {};
   let reach = () => {};
@@ -31,7 +31,11 @@ function hold() {
   const reached = new Promise<void>((r) => {
     reach = r;
   });
-  return { reached, released, release, reach };
+  const here = () => {
+    reach();
+    return released;
+  };
+  return { reached, release, here };
 }
 
 /** Sends the signal while the held activity runs (so within the task), then lets the activity go. */
@@ -69,10 +73,7 @@ describe.concurrent('an update handled in the workflow task that ends the run, a
       maxHistoryEvents: 5,
       timings: { checkBackAfterMs: 10_000 },
       onSnapshot: async (call) => {
-        if (call === 1) {
-          held.reach();
-          await held.released;
-        }
+        if (call === 1) await held.here();
         if (call <= 4) throw new Error('MySQL unavailable');
       },
     });
@@ -93,10 +94,7 @@ describe.concurrent('an update handled in the workflow task that ends the run, a
       maxHistoryEvents: 5,
       timings: { resendAfterMs: 10_000 },
       onSync: async (_call, input) => {
-        if (input.events.some((e) => e.type === 'RECEIVED')) {
-          held.reach();
-          await held.released;
-        }
+        if (input.events.some((e) => e.type === 'RECEIVED')) await held.here();
       },
     });
     await m.until((s) => s.sendCount === 1, 'published');
@@ -119,10 +117,7 @@ describe.concurrent('an update handled in the workflow task that ends the run, a
       maxHistoryEvents: 5,
       timings: { resendAfterMs: 10_000 },
       onPublish: async (call) => {
-        if (call === 2) {
-          held.reach();
-          await held.released;
-        }
+        if (call === 2) await held.here();
       },
     });
     await m.until((s) => s.sendCount === 1, 'published');
@@ -144,10 +139,7 @@ describe.concurrent('an update handled in the workflow task that ends the run, a
       subscribers: ['stock'],
       timings: { checkBackAfterMs: 10_000 },
       onSync: async (_call, input) => {
-        if (input.state.status === 'CANCELLED') {
-          held.reach();
-          await held.released;
-        }
+        if (input.state.status === 'CANCELLED') await held.here();
       },
     });
     await m.untilStatus('WAITING_CONFIRM');
