@@ -22,7 +22,7 @@ export interface LocalTransactionCalls<M extends { key: string }> {
  *   runs: KeyReusedError. Another spec under the key is a KeyConflictError.
  * - A throw before COMMIT cancels, then rolls back (cancelHoldingTheKey). An error once COMMIT was sent
  *   never cancels: the commit may have landed, so the message waits and the check-back answers from the
- *   local table (CommitOutcomeUnknownError).
+ *   local table (CommitOutcomeUnknownError). So does a business that ended the transaction itself.
  * - A failed confirm after commit is only logged: the check-back finds the key and delivers it anyway. A
  *   refused one (the message ended meanwhile) is logged as an error: nothing will deliver it.
  */
@@ -36,7 +36,7 @@ export async function runInLocalTransaction<M extends { key: string }, T>(
   await ensureLocalMessageTable(pool);
   const conn = await pool.getConnection();
   let prepared = false;
-  let commitSent = false;
+  let mayHaveCommitted = false;
   let result: T;
   try {
     await conn.beginTransaction();
@@ -46,10 +46,13 @@ export async function runInLocalTransaction<M extends { key: string }, T>(
     prepared = true;
     await conn.query(`SAVEPOINT ${BUSINESS}`);
     result = await business(conn);
-    commitSent = true;
+    // From here the outcome may be the server's: a business that ended its transaction itself may have
+    // committed it, and a COMMIT whose answer is lost may have landed. Never cancelled then.
+    mayHaveCommitted = true;
+    await requireOpenTransaction(conn);
     await conn.commit();
   } catch (err) {
-    if (commitSent) {
+    if (mayHaveCommitted) {
       log.warn({ messageKey: message.key, err }, 'commit outcome unknown; the message waits for its check-back');
       throw new CommitOutcomeUnknownError(message.key, err);
     }
@@ -97,6 +100,24 @@ async function cancelHoldingTheKey(
   await client.cancel(key, reason.slice(0, 500)).catch((cancelErr: unknown) => {
     log.warn({ messageKey: key, err: cancelErr }, 'cancel failed after rollback; the check-back will cancel it');
   });
+}
+
+/**
+ * Fails when the business ended its transaction before the SDK's COMMIT: a deadlock it caught rolled all
+ * of it back (the key's row too) and what it wrote after ran in autocommit, or it committed or rolled back
+ * itself. Its savepoint is gone in each case. Confirming then could publish a business that never
+ * committed; the check-back answers from the local table instead.
+ */
+async function requireOpenTransaction(conn: PoolConnection): Promise<void> {
+  try {
+    await conn.query(`RELEASE SAVEPOINT ${BUSINESS}`);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ER_SP_DOES_NOT_EXIST') throw err;
+    throw new Error(
+      'the business ended its transaction before the commit (a deadlock it caught, or its own commit or ' +
+        'rollback); let transaction errors through and leave the commit to the SDK',
+    );
+  }
 }
 
 /** A message that already existed may take this business only while it still waits for its confirm. */

@@ -1,6 +1,6 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { Logger } from '../logger.js';
-import { claimConsumption } from './idempotency.js';
+import { claimConsumption, claimStillOpen } from './idempotency.js';
 import type { ConsumeContext, ConsumedMessage, MessageHandler } from './options.js';
 
 /** A handler the consumer stopped waiting for: it ran past its timeout, or `stop()`'s deadline passed. */
@@ -8,6 +8,20 @@ export class HandlerAbortedError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'HandlerAbortedError';
+  }
+}
+
+/**
+ * The handler's transaction ended before the SDK's COMMIT: a deadlock it caught rolled it back, or it
+ * committed or rolled back itself. Not a consumption; the redelivery's claim tells what landed.
+ */
+export class HandlerTransactionEndedError extends Error {
+  constructor(key: string) {
+    super(
+      `the handler's transaction for message ${key} ended before its commit (a deadlock the handler caught, ` +
+        'or its own commit or rollback); let transaction errors through and leave the commit to the consumer',
+    );
+    this.name = 'HandlerTransactionEndedError';
   }
 }
 
@@ -61,8 +75,11 @@ export async function runHandler(opts: {
       // too, and whether it landed, the redelivery's claim tells.
       work = (async () => {
         await conn.beginTransaction();
-        if (await claimConsumption(conn, message.key, ctx.group)) await handler(message, { ...ctx, conn, signal });
-        else log.info({ attempt: ctx.attempt }, 'already consumed by this group; handler not run again');
+        if (await claimConsumption(conn, message.key, ctx.group)) {
+          await handler(message, { ...ctx, conn, signal });
+          if (!(await claimStillOpen(conn, message.key, ctx.group)))
+            throw new HandlerTransactionEndedError(message.key);
+        } else log.info({ attempt: ctx.attempt }, 'already consumed by this group; handler not run again');
         await conn.commit();
       })();
       await Promise.race([work, aborted]);

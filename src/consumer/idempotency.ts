@@ -1,4 +1,4 @@
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { ConsumerCheckBackAnswer } from '../../workflows/definitions.js';
 import { ensureLocalTable } from '../local-table-ddl.js';
 import { deleteOlderThan } from '../local-table-purge.js';
@@ -61,6 +61,23 @@ export async function claimConsumption(conn: PoolConnection, key: string, group:
     if ((err as { code?: string }).code === 'ER_DUP_ENTRY') return false;
     throw err;
   }
+}
+
+/** The server's status flag for "a transaction is open" (MySQL and MariaDB alike). */
+const SERVER_STATUS_IN_TRANS = 1;
+
+/**
+ * Whether the claim is still this open transaction's, asked just before its COMMIT. A deadlock rolls the
+ * whole transaction back, the claim with it; a handler that catches that error (or commits or rolls back
+ * itself) goes on in autocommit, and a COMMIT then would report a consumption whose effect is partial.
+ * One statement answers both: the claim row is there, and the server says a transaction is open.
+ */
+export async function claimStillOpen(conn: PoolConnection, key: string, group: string): Promise<boolean> {
+  const [touched] = await conn.query<ResultSetHeader>(
+    `UPDATE ${CONSUMED_TABLE} SET report_pending = 1 WHERE message_key = ? AND consumer_group = ?`,
+    [key, group],
+  );
+  return touched.affectedRows === 1 && (touched.serverStatus & SERVER_STATUS_IN_TRANS) !== 0;
 }
 
 /**

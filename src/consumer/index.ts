@@ -1,5 +1,5 @@
 export { serveConsumerCheckBack } from './check-back-server.js';
-export { HandlerAbortedError } from './handler-run.js';
+export { HandlerAbortedError, HandlerTransactionEndedError } from './handler-run.js';
 export { CONSUMED_TABLE, purgeConsumedMessages } from './idempotency.js';
 export type { ConsumeContext, ConsumedMessage, MessageHandler, ReliableConsumerOptions } from './options.js';
 export { ReliableConsumer } from './reliable-consumer.js';

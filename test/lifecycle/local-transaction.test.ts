@@ -7,6 +7,7 @@ import { type LocalTransactionCalls, runInLocalTransaction } from '../../src/cli
 import { CommitOutcomeUnknownError, KeyConflictError, KeyReusedError } from '../../src/errors.js';
 import { type BusinessDb, createBusinessDb } from '../helpers/business-db.js';
 import { CuttingProxy } from '../helpers/cutting-proxy.js';
+import { createDeadlockTables, loseADeadlock } from '../helpers/deadlock.js';
 import { connectTestClient, eventually, startTestService, type TestService } from '../helpers/service.js';
 import { freshTopic, testLogger, uniqueId } from '../helpers/stack.js';
 
@@ -53,6 +54,7 @@ beforeAll(async () => {
   service = await startTestService();
   topic = await freshTopic('local-tx');
   orders = await createBusinessDb('ltx', ['CREATE TABLE orders (id VARCHAR(64) PRIMARY KEY, amount INT NOT NULL)']);
+  await createDeadlockTables(orders.pool);
 });
 
 afterAll(async () => {
@@ -138,6 +140,36 @@ describe('withReliableMessage at the edges', () => {
     const ended = await decidedByCheckBack(c, key);
     expect(ended).toMatchObject({ status: 'CANCELLED', cancelReason: 'check-back answered ROLLBACK' });
     expect(await orderCount(key)).toBe(0);
+  });
+
+  it('a business that swallows the deadlock which rolled it back is not confirmed: the check-back answers ROLLBACK', async () => {
+    const c = await producer();
+    const key = uniqueId('order');
+    let deadlock: { code?: string } | undefined;
+    const attempt = c.withReliableMessage(orders.pool, { key, topic, body: key }, async (conn) => {
+      await conn.query('INSERT INTO orders VALUES (?, 1)', [key]);
+      deadlock = await loseADeadlock(conn, orders.pool); // caught and ignored: the business returns as if done
+    });
+    await expect(attempt).rejects.toBeInstanceOf(CommitOutcomeUnknownError);
+    await expect(attempt).rejects.toThrow(/ended its transaction before the commit/);
+    expect(deadlock?.code).toBe('ER_LOCK_DEADLOCK');
+    const ended = await decidedByCheckBack(c, key);
+    expect(ended).toMatchObject({ status: 'CANCELLED', cancelReason: 'check-back answered ROLLBACK' });
+    expect(await orderCount(key)).toBe(0);
+  });
+
+  it('a business that commits its transaction itself is not confirmed by the SDK: the check-back answers COMMIT', async () => {
+    const c = await producer();
+    const key = uniqueId('order');
+    const attempt = c.withReliableMessage(orders.pool, { key, topic, body: key }, async (conn) => {
+      await conn.query('INSERT INTO orders VALUES (?, 1)', [key]);
+      await conn.commit();
+    });
+    await expect(attempt).rejects.toThrow(/ended its transaction before the commit/);
+    expect(await orderCount(key)).toBe(1);
+    const delivered = await decidedByCheckBack(c, key);
+    expect(delivered.status).not.toBe('CANCELLED');
+    expect(delivered.confirmedAt).toBeDefined();
   });
 
   it('the check-back answers UNKNOWN, not ROLLBACK, for an absent key older than the local table keeps', async () => {
