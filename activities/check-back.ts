@@ -15,15 +15,22 @@ export interface HttpCheckBackInput {
   createdAt?: number;
 }
 
+/**
+ * A check-back route lookup's answer. `at` is the clock when it was read: the workflow may decide by it,
+ * because a local activity's result replays as recorded. Runs recorded before it recorded a route or null.
+ */
+export type CheckBackLookup = CheckBackRoute & { at?: number };
+
 export function createCheckBackActivities({
   registry,
   config,
   mysql,
 }: Pick<ActivityDeps, 'config'> & { registry: Registry; mysql: DependencyGate }) {
   return {
-    /** Where a group's check-back is served, or null when it has none. */
-    async findCheckBack({ kind, group }: { kind: CheckBackKind; group: string }): Promise<CheckBackRoute | null> {
-      return mysql.call(() => registry.checkBackRouteOf(kind, group));
+    /** Where a group's check-back is served (neither url nor task queue when it has none), and when asked. */
+    async findCheckBack({ kind, group }: { kind: CheckBackKind; group: string }): Promise<CheckBackLookup> {
+      const route = await mysql.call(() => registry.checkBackRouteOf(kind, group));
+      return { ...route, at: Date.now() };
     },
 
     /**

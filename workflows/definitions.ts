@@ -160,8 +160,22 @@ export const ENDS_WITH_ITS_TIMER_PENDING = 6;
  * from any other shown status (DEAD, then late acks; a cancel) still upserts its final status.
  */
 export const FINISHES_SHOWING_SENDING = 7;
+/**
+ * From protocol 8 the wake time reached catches up with the clock a producer check-back's route lookup read
+ * (a local activity's result, so it replays). After an outage of the service's workers a wait timer fires
+ * long after its time; the next check-back, timed from that wake time, was due at once, and so was the one
+ * after it: the producer was asked back to back, once for each interval missed, up to the confirm deadline.
+ * Now the first check-back after a late wake is the catch-up, the next comes an interval after it, and past
+ * the deadline that catch-up is the last before DEAD(UNCONFIRMED).
+ */
+export const CATCHES_UP_AFTER_A_LATE_WAKE = 8;
 /** The protocol new starts follow: the newest. */
-export const STARTER_PROTOCOL = Math.max(DECIDES_BY_WAKE_TIMES, ENDS_WITH_ITS_TIMER_PENDING, FINISHES_SHOWING_SENDING);
+export const STARTER_PROTOCOL = Math.max(
+  DECIDES_BY_WAKE_TIMES,
+  ENDS_WITH_ITS_TIMER_PENDING,
+  FINISHES_SHOWING_SENDING,
+  CATCHES_UP_AFTER_A_LATE_WAKE,
+);
 
 /** How a protocol-4 workflow hands its final projection write to the worker (see WRITES_FINAL_STATE_WITH_TASK). */
 export interface FinalWriteSinks extends Sinks {

@@ -4,10 +4,12 @@
  * operator. Deterministic orchestration only; every side effect is an activity.
  */
 import * as wf from '@temporalio/workflow';
+import type { CheckBackLookup } from '../activities/check-back.js';
 import type { Activities } from '../activities/index.js';
 import {
   ackSignal,
   ackUpdate,
+  CATCHES_UP_AFTER_A_LATE_WAKE,
   type CancelRequest,
   type CheckBackContext,
   CONSUMER_CHECK_BACK_ACTIVITY,
@@ -101,6 +103,7 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   const byWakeTimes = protocol >= DECIDES_BY_WAKE_TIMES;
   let reached = 0;
   const decisionTime = () => (byWakeTimes ? reached : now());
+  const catchesUp = protocol >= CATCHES_UP_AFTER_A_LATE_WAKE;
   const resume = input.resume;
   let tracked: M.Tracked | undefined = resume && { state: resume.state, unsynced: resume.unsynced };
 
@@ -187,8 +190,9 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
       M.markDead(t, now(), 'UNCONFIRMED');
       break;
     }
-    const answer = await askCheckBack('producer', s().producerGroup, PRODUCER_ANSWERS);
-    M.producerCheckBackAnswered(t, now(), answer, byWakeTimes ? reached : undefined);
+    const { result, lookedUpAt } = await askCheckBack('producer', s().producerGroup, PRODUCER_ANSWERS);
+    if (catchesUp && lookedUpAt !== undefined) reached = Math.max(reached, lookedUpAt);
+    M.producerCheckBackAnswered(t, now(), result, byWakeTimes ? reached : undefined);
   }
   // DEAD(UNCONFIRMED) waits for an operator's confirm or cancel; DEAD(REJECTED) by the first task, for a resend.
   if (s().status === 'DEAD') await waitUntil(() => s().status !== 'DEAD');
@@ -324,22 +328,28 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   }
 
   async function checkBackConsumers(groups: string[]): Promise<void> {
-    const answers = await Promise.all(groups.map((group) => askCheckBack('consumer', group, CONSUMER_ANSWERS)));
+    const asked = await Promise.all(groups.map((group) => askCheckBack('consumer', group, CONSUMER_ANSWERS)));
     for (const [i, group] of groups.entries()) {
-      M.consumerCheckBackAnswered(t, now(), group, answers[i] as M.CheckBackResult);
+      M.consumerCheckBackAnswered(t, now(), group, (asked[i] as { result: M.CheckBackResult }).result);
     }
   }
 
-  /** Asks a producer or consumer group's check-back; errors and malformed answers never count as yes. */
+  /**
+   * Asks a producer or consumer group's check-back; errors and malformed answers never count as yes. Also
+   * says when its route was looked up, once the lookup answered.
+   */
   async function askCheckBack(
     kind: 'producer' | 'consumer',
     group: string,
     valid: string[],
-  ): Promise<M.CheckBackResult> {
+  ): Promise<{ result: M.CheckBackResult; lookedUpAt?: number }> {
     const timeout = s().timings.checkBackTimeoutMs;
+    let lookedUpAt: number | undefined;
     try {
-      const route = await settled(local.findCheckBack({ kind, group }));
-      if (!route) return { answer: 'UNAVAILABLE' };
+      // Null in runs recorded before a lookup said when it was made.
+      const route: CheckBackLookup | null = await settled(local.findCheckBack({ kind, group }));
+      lookedUpAt = route?.at;
+      if (!route?.url && !route?.taskQueue) return { result: { answer: 'UNAVAILABLE' }, lookedUpAt };
       // The message's age goes along: a check-back that purges its records must not take a purged key
       // for one never committed (a wait timer may fire days late, after an outage of the service).
       const told: CheckBackContext = { createdAt: s().createdAt };
@@ -354,11 +364,13 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
               { taskQueue: route.taskQueue, scheduleToCloseTimeout: timeout, retry: { maximumAttempts: 1 } },
             ),
       );
-      return typeof raw === 'string' && valid.includes(raw)
-        ? { answer: raw }
-        : { answer: 'MALFORMED', error: String(raw).slice(0, 200) };
+      const result =
+        typeof raw === 'string' && valid.includes(raw)
+          ? { answer: raw }
+          : { answer: 'MALFORMED', error: String(raw).slice(0, 200) };
+      return { result, lookedUpAt };
     } catch (err) {
-      return { answer: 'ERROR', error: failureMessage(err) };
+      return { result: { answer: 'ERROR', error: failureMessage(err) }, lookedUpAt };
     }
   }
 

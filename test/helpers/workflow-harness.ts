@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -167,12 +168,14 @@ export class FakeMessage {
  */
 export class WorkflowHarness {
   private readonly messages = new Map<string, FakeMessage>();
-  private running: Promise<unknown> | undefined;
+  private runs: Promise<void>[] | undefined;
 
   private constructor(
     readonly client: Client,
     private readonly connection: NativeConnection,
-    private readonly workers: Worker[],
+    private serviceWorker: Worker,
+    private readonly checkBackWorker: Worker,
+    private readonly newServiceWorker: () => Promise<Worker>,
     readonly taskQueue: string,
   ) {}
 
@@ -203,15 +206,17 @@ export class WorkflowHarness {
     const answerOf = (kind: 'producer' | 'consumer') => (key: string, told?: CheckBackContext) =>
       answerCheckBack(messageOf(key), kind, 'taskQueue', { createdAt: told?.createdAt });
     const namespace = testConfig.temporal.namespace;
-    const workers = await Promise.all([
-      // The service's worker class, so the final write goes the way it goes in production.
+    // The service's worker class, so the final write goes the way it goes in production.
+    const newServiceWorker = () =>
       guardedWorkerClass(notStuck, { finalWrites: (write) => activities.syncProjection(write) }).create({
         connection,
         namespace,
         taskQueue,
         workflowBundle,
         activities,
-      }),
+      });
+    const [serviceWorker, checkBackWorker] = await Promise.all([
+      newServiceWorker(),
       Worker.create({
         connection,
         namespace,
@@ -222,14 +227,28 @@ export class WorkflowHarness {
         },
       }),
     ]);
-    harness = new WorkflowHarness(client, connection, workers, taskQueue);
+    harness = new WorkflowHarness(client, connection, serviceWorker, checkBackWorker, newServiceWorker, taskQueue);
     if (!options.paused) harness.resume();
     return harness;
   }
 
   /** Starts the workers polling (once). */
   resume(): void {
-    this.running ??= Promise.all(this.workers.map((w) => w.run()));
+    this.runs ??= [this.serviceWorker.run(), this.checkBackWorker.run()];
+  }
+
+  /**
+   * An outage of the service's worker: it stops, the runs' timers fire meanwhile with nobody to handle them,
+   * and after `ms` a new worker takes over (replaying each run's history, as after a deploy).
+   */
+  async serviceWorkerDownFor(ms: number): Promise<void> {
+    this.resume();
+    const runs = this.runs as Promise<void>[];
+    this.serviceWorker.shutdown();
+    await runs[0];
+    await sleep(ms);
+    this.serviceWorker = await this.newServiceWorker();
+    runs[0] = this.serviceWorker.run();
   }
 
   /** Starts a message's workflow: prepared, or already confirmed (a send). */
@@ -260,8 +279,8 @@ export class WorkflowHarness {
   async stop(): Promise<void> {
     await terminateRunningWorkflows(this.client, this.taskQueue);
     this.resume();
-    for (const w of this.workers) w.shutdown();
-    await this.running;
+    for (const w of [this.serviceWorker, this.checkBackWorker]) w.shutdown();
+    await Promise.all(this.runs ?? []);
     await this.connection.close();
     await this.client.connection.close();
   }
@@ -333,17 +352,18 @@ function fakeActivities(
     async findCheckBack({ kind, group }) {
       const asking = lookup(group);
       if (asking) await asking.options.onFindCheckBack?.(++asking.routeLookups, group);
+      const at = Date.now();
       if (kind === 'consumer') {
         const checkBack = lookup(group)?.options.consumerCheckBack;
-        if (!checkBack) return null;
+        if (!checkBack) return { at };
         return checkBack.via === 'http'
-          ? { url: `https://${group}.example/check-back` }
-          : { taskQueue: checkBackQueue };
+          ? { url: `https://${group}.example/check-back`, at }
+          : { taskQueue: checkBackQueue, at };
       }
       const m = messageOf(group);
       const via = m.options.producerCheckBack?.via;
-      if (via === 'http') return { url: `https://${m.producerGroup}.example/check-back` };
-      return via === 'taskQueue' ? { taskQueue: checkBackQueue } : null;
+      if (via === 'http') return { url: `https://${m.producerGroup}.example/check-back`, at };
+      return via === 'taskQueue' ? { taskQueue: checkBackQueue, at } : { at };
     },
     async httpCheckBack({ key, kind, group, createdAt }) {
       return String(answerCheckBack(messageOf(key), kind, 'http', { group, createdAt }));
