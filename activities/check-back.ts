@@ -109,27 +109,17 @@ async function readCapped(res: Response, max: number): Promise<{ text: string; c
 
 /**
  * The one answer grammar: the whole body is exactly one answer word of the kind (`COMMIT`, no
- * whitespace), or a JSON object whose only key is `status` with such a word. Anything else comes
- * back as `malformed: ...`, which the workflow records as MALFORMED and asks again later.
+ * whitespace), or the JSON object `{"status": WORD}` with that one member (whitespace as JSON allows).
+ * Read by a pattern, not a JSON parser: parsers disagree on an object with two `status` members (the
+ * last wins in JavaScript, the first elsewhere), so that answer is no answer. Anything else comes back
+ * as `malformed: ...`, which the workflow records as MALFORMED and asks again later.
  */
 export function checkBackAnswerOf(text: string, kind: HttpCheckBackInput['kind']): string {
   const words: readonly string[] = ANSWERS[kind];
-  if (words.includes(text)) return text;
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return `malformed: ${JSON.stringify(text.slice(0, MAX_QUOTED_CHARS))}`;
-  }
-  if (
-    typeof json === 'object' &&
-    json !== null &&
-    !Array.isArray(json) &&
-    Object.keys(json).length === 1 &&
-    'status' in json &&
-    typeof json.status === 'string' &&
-    words.includes(json.status)
-  )
-    return json.status;
+  const word = JSON_ANSWER.exec(text)?.[1] ?? text;
+  if (words.includes(word)) return word;
   return `malformed: ${JSON.stringify(text.slice(0, MAX_QUOTED_CHARS))}`;
 }
+
+/** `{"status":"WORD"}` with JSON's whitespace; the word itself is checked against the kind's words. */
+const JSON_ANSWER = /^[ \t\n\r]*\{[ \t\n\r]*"status"[ \t\n\r]*:[ \t\n\r]*"([A-Z_]+)"[ \t\n\r]*\}[ \t\n\r]*$/;

@@ -21,6 +21,9 @@ describe('HTTP check-back answers: one strict grammar', () => {
       '{"status":["COMMIT"]}',
       '["COMMIT"]',
       '{"Status":"COMMIT"}',
+      // JSON.parse keeps the last of two members of one name; a parser that keeps the first reads ROLLBACK.
+      '{"status":"ROLLBACK","status":"COMMIT"}',
+      '{"status":"COMMIT","status":"COMMIT"}',
       `COMMIT${' '.repeat(10_000)}`,
       'CONSUMED', // a consumer's word from a producer's check-back
       '{}',
@@ -30,6 +33,7 @@ describe('HTTP check-back answers: one strict grammar', () => {
       expect(checkBackAnswerOf(text, 'producer'), JSON.stringify(text.slice(0, 30))).toMatch(/^malformed: /);
     }
     expect(checkBackAnswerOf('COMMIT', 'consumer')).toMatch(/^malformed: /);
+    expect(checkBackAnswerOf('{"status":"NOT_CONSUMED","status":"CONSUMED"}', 'consumer')).toMatch(/^malformed: /);
     expect(checkBackAnswerOf('x'.repeat(10_000), 'producer').length).toBeLessThan(150);
   });
 });
