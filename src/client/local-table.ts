@@ -12,14 +12,12 @@ import { rowExistsAfterWriters } from '../locking-read.js';
 export const LOCAL_MESSAGE_TABLE = 'rmsg_producer_message';
 
 export function ensureLocalMessageTable(pool: Pool): Promise<void> {
-  return ensureLocalTable(
-    pool,
-    LOCAL_MESSAGE_TABLE,
-    `message_key VARCHAR(191) NOT NULL PRIMARY KEY,
-     producer_group VARCHAR(191) NOT NULL,
-     created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  return ensureLocalTable(pool, LOCAL_MESSAGE_TABLE, {
+    exact: ['message_key VARCHAR(191) NOT NULL', 'producer_group VARCHAR(191) NOT NULL'],
+    rest: `created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+     PRIMARY KEY (message_key),
      KEY ${LOCAL_MESSAGE_TABLE}_created_at_idx (created_at)`,
-  );
+  });
 }
 
 /**

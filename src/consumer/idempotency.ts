@@ -13,24 +13,21 @@ export const CONSUMED_TABLE = 'rmsg_consumed_message';
 const PENDING_INDEX = `${CONSUMED_TABLE}_report_pending_idx`;
 
 export function ensureConsumedTable(pool: Pool): Promise<void> {
-  return ensureLocalTable(
-    pool,
-    CONSUMED_TABLE,
-    `message_key VARCHAR(191) NOT NULL,
-     consumer_group VARCHAR(191) NOT NULL,
-     consumed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  return ensureLocalTable(pool, CONSUMED_TABLE, {
+    exact: ['message_key VARCHAR(191) NOT NULL', 'consumer_group VARCHAR(191) NOT NULL'],
+    rest: `consumed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
      report_pending TINYINT NOT NULL DEFAULT 0,
      PRIMARY KEY (message_key, consumer_group),
      KEY ${CONSUMED_TABLE}_consumed_at_idx (consumed_at),
      KEY ${PENDING_INDEX} (consumer_group, report_pending)`,
-    [
+    added: [
       {
         // Rows of older SDKs were reported (or lost) long ago: 0, not re-reported.
         name: 'report_pending',
         alter: `ADD COLUMN report_pending TINYINT NOT NULL DEFAULT 0, ADD KEY ${PENDING_INDEX} (consumer_group, report_pending)`,
       },
     ],
-  );
+  });
 }
 
 /**

@@ -36,8 +36,6 @@ const QUERY_TIMEOUT_MS = 5000;
 const MAX_BATCH = 64;
 
 const date = (ms: number | undefined) => (ms === undefined ? null : new Date(ms));
-/** Keys are printable ASCII compared case-insensitively by the column's collation. */
-const same = (key: string) => key.toLowerCase();
 
 /**
  * Group commit for the workflows' projection writes: the writes that arrive while a batch is being
@@ -106,7 +104,7 @@ export class ProjectionWriter {
     const keys = new Set<string>();
     const rest: Pending[] = [];
     for (const p of this.queue) {
-      const key = same(p.write.state.key);
+      const key = p.write.state.key;
       if (batch.length < MAX_BATCH && !keys.has(key)) {
         keys.add(key);
         batch.push(p);
@@ -202,21 +200,21 @@ export class ProjectionWriter {
     ]);
     const stored = new Map(
       (storedRows ?? []).map((r) => [
-        same(r.key),
+        r.key,
         { version: r.version as number, createdAt: r.created_at as Date, status: r.status as string },
       ]),
     );
     const archived = new Map(
-      (archivedRows ?? []).map((r) => [same(r.key), { createdAt: r.created_at as Date, status: r.status as string }]),
+      (archivedRows ?? []).map((r) => [r.key, { createdAt: r.created_at as Date, status: r.status as string }]),
     );
 
     const outcomes: WriteOutcome[] = [];
     const inserts: ProjectionWrite[] = [];
     const updates: ProjectionWrite[] = [];
     for (const w of writes) {
-      const row = stored.get(same(w.state.key));
+      const row = stored.get(w.state.key);
       if (w.message) {
-        const earlier = earlierHolder(row, archived.get(same(w.state.key)), w.state.createdAt);
+        const earlier = earlierHolder(row, archived.get(w.state.key), w.state.createdAt);
         if (earlier) {
           outcomes.push({ kind: 'keyReused', earlier });
           continue;

@@ -253,17 +253,16 @@ export class SubscriberSnapshots {
       const batch = this.asked;
       this.asked = [];
       try {
-        // Topics compare as the column's collation does (case-insensitively); groups in its order.
+        // Topics compare exactly (the column's binary collation, as RocketMQ's names); groups in its order.
         const [rows] = await this.pool.query<RowDataPacket[]>({
           sql: 'SELECT topic, consumer_group, tag_expression FROM rm_subscription WHERE enabled = 1 AND topic IN (?) ORDER BY consumer_group',
           values: [[...new Set(batch.map((a) => a.topic))]],
           timeout: SNAPSHOT_QUERY_TIMEOUT_MS,
         });
         for (const a of batch) {
-          const topic = a.topic.toLowerCase();
           a.resolve(
             rows
-              .filter((r) => (r.topic as string).toLowerCase() === topic && tagMatches(r.tag_expression, a.tag))
+              .filter((r) => r.topic === a.topic && tagMatches(r.tag_expression, a.tag))
               .map((r) => r.consumer_group as string),
           );
         }

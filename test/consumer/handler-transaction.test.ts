@@ -10,7 +10,9 @@ import { testLogger, uniqueId } from '../helpers/stack.js';
 let db: BusinessDb;
 
 beforeAll(async () => {
-  db = await createBusinessDb('handler_tx', ['CREATE TABLE stock (order_id VARCHAR(64) PRIMARY KEY)']);
+  db = await createBusinessDb('handler_tx', [
+    'CREATE TABLE stock (order_id VARCHAR(64) COLLATE utf8mb4_bin PRIMARY KEY)',
+  ]);
   await ensureConsumedTable(db.pool);
   await createDeadlockTables(db.pool);
 });
@@ -71,6 +73,18 @@ describe("a handler's idempotency transaction", () => {
       handledAgain = true;
     });
     expect(handledAgain).toBe(false);
+  });
+
+  it('claims keys exactly: a key that differs only in case is another message, and its handler runs', async () => {
+    const key = `${uniqueId('Order')}-A`;
+    const handled: string[] = [];
+    for (const k of [key, key.toLowerCase()]) {
+      await run(k, async (m, { conn }) => {
+        await conn?.query('INSERT INTO stock VALUES (?)', [m.key]);
+        handled.push(m.key);
+      });
+    }
+    expect(handled).toEqual([key, key.toLowerCase()]);
   });
 
   it('left open by the handler commits the claim and the effect together', async () => {

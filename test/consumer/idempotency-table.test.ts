@@ -28,6 +28,14 @@ describe('the idempotency table of an older SDK', () => {
       "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'rmsg_consumed_message' AND COLUMN_NAME = 'report_pending'",
     );
     expect(cols).toHaveLength(1);
+    // Its key and group columns compare exactly, as the service's names do.
+    const [collations] = await db.pool.query<RowDataPacket[]>(
+      "SELECT COLUMN_NAME AS name, COLLATION_NAME AS collation FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'rmsg_consumed_message' AND COLUMN_NAME IN ('message_key', 'consumer_group') ORDER BY COLUMN_NAME",
+    );
+    expect(collations.map((c) => [c.name, c.collation])).toEqual([
+      ['consumer_group', 'utf8mb4_bin'],
+      ['message_key', 'utf8mb4_bin'],
+    ]);
     expect(await pendingReports(db.pool, 'stock', 10)).toEqual([]);
 
     await db.pool.query(

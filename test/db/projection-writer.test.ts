@@ -117,17 +117,21 @@ describe('ProjectionWriter', () => {
     expect(await prisma.messageEvent.count({ where: { messageKey: t.state.key } })).toBe(t.state.eventSeq);
   });
 
-  it("refuses a first write whose key is an earlier message's (its row, in any case, or its archive entry); a retry of its own goes on", async () => {
+  it("refuses a first write whose key is an earlier message's (its row or its archive entry); a retry of its own goes on", async () => {
     const t = tracked(`pw-${run}-Reused`);
     await writer.write(firstWrite(t));
     expect(await writer.write(firstWrite(t))).toEqual({ kind: 'written', applied: false, newEvents: 0 });
 
-    const later = tracked(`pw-${run}-reused`);
+    const later = tracked(`pw-${run}-Reused`);
     later.state.createdAt = createdAt + 1000;
     expect(await writer.write(firstWrite(later))).toEqual({
       kind: 'keyReused',
       earlier: { createdAt: new Date(createdAt), status: 'SENDING' },
     });
+    // Keys compare exactly: one that differs only in case is another message's.
+    const caseVariant = tracked(`pw-${run}-reused`);
+    caseVariant.state.createdAt = createdAt + 1000;
+    expect(await writer.write(firstWrite(caseVariant))).toEqual({ kind: 'written', applied: true, newEvents: 1 });
 
     const archivedKey = `pw-${run}-archived`;
     await prisma.messageArchive.create({
@@ -157,11 +161,12 @@ describe('ProjectionWriter', () => {
     expect(await prisma.message.findUnique({ where: { key: archivedKey } })).toBeNull();
 
     // The read made before a send's first publication answers as the first write does, writing nothing.
-    expect(await writer.earlierMessage(`pw-${run}-reused`, createdAt + 1000)).toEqual({
+    expect(await writer.earlierMessage(`pw-${run}-Reused`, createdAt + 1000)).toEqual({
       createdAt: new Date(createdAt),
       status: 'SENDING',
     });
     expect(await writer.earlierMessage(`pw-${run}-Reused`, createdAt)).toBeUndefined();
+    expect(await writer.earlierMessage(`pw-${run}-REUSED`, createdAt + 1000)).toBeUndefined();
     expect(await writer.earlierMessage(archivedKey, createdAt)).toEqual({
       createdAt: new Date(createdAt - 86_400_000),
       status: 'FINISHED',

@@ -184,6 +184,8 @@ describe('withReliableMessage at the edges', () => {
     expect(await answer(uniqueId('order'), nineDaysOld)).toBe('UNKNOWN');
     expect(await answer(committed, nineDaysOld)).toBe('COMMIT');
     expect(await answer(uniqueId('order'), { createdAt: Date.now() - 60_000 })).toBe('ROLLBACK');
+    // A key that differs only in case is another message's: not committed.
+    expect(await answer(committed.toUpperCase(), { createdAt: Date.now() - 60_000 })).toBe('ROLLBACK');
     // Asked by a run from before the service told the message's age.
     expect(await answer(uniqueId('order'), {})).toBe('ROLLBACK');
     // Purged by the producer's own schedule: it keeps its rows long enough.
