@@ -1,6 +1,8 @@
+import http from 'node:http';
+import https from 'node:https';
 import { Context } from '@temporalio/activity';
 import { signCheckBack } from '../src/check-back-signature.js';
-import { assertCallableCheckBack } from '../src/check-back-url.js';
+import { assertCallableCheckBack, checkedLookup } from '../src/check-back-url.js';
 import type { CheckBackKind, CheckBackRoute, Registry } from '../src/db/registry.js';
 import type { DependencyGate } from '../src/dependency-gate.js';
 import type { CheckBackAnswer, ConsumerCheckBackAnswer } from '../workflows/definitions.js';
@@ -65,21 +67,16 @@ export async function askHttpCheckBack(
   { url, key, kind, group, createdAt }: HttpCheckBackInput,
   opts: { secret: string; allowedHosts: readonly string[]; timeoutMs: number },
 ): Promise<string> {
-  await assertCallableCheckBack(url, opts.allowedHosts);
+  assertCallableCheckBack(url, opts.allowedHosts);
   const body = JSON.stringify({ key, group, kind, createdAt });
   const { pathname, search } = new URL(url);
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...signCheckBack(opts.secret, { method: 'POST', path: `${pathname}${search}`, body }),
-    },
-    body,
-    // A redirect could bounce the service's POST to any address; it is an error, not followed.
-    redirect: 'manual',
-    signal: AbortSignal.timeout(opts.timeoutMs),
-  });
-  const { text, complete } = await readCapped(res, MAX_ANSWER_BYTES);
+  const headers = {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    ...signCheckBack(opts.secret, { method: 'POST', path: `${pathname}${search}`, body }),
+  };
+  const res = await post(url, headers, body, opts.timeoutMs);
+  const { text, complete } = res;
   if (res.status < 200 || res.status > 299) {
     const what = res.status >= 300 && res.status < 400 ? ' (a redirect; redirects are not followed)' : '';
     throw new Error(`check-back answered HTTP ${res.status}${what}: ${text.slice(0, MAX_QUOTED_CHARS)}`);
@@ -88,23 +85,40 @@ export async function askHttpCheckBack(
   return checkBackAnswerOf(text, kind);
 }
 
-/** Reads at most `max` bytes of the body and cancels the rest, so a huge answer costs nothing. */
-async function readCapped(res: Response, max: number): Promise<{ text: string; complete: boolean }> {
-  if (!res.body) return { text: '', complete: true };
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return { text: Buffer.concat(chunks).toString('utf8'), complete: false };
-    }
-    chunks.push(value);
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), complete: true };
+/**
+ * POSTs `body` and reads at most MAX_ANSWER_BYTES of the answer (the rest is never read). Redirects are
+ * not followed (a 3xx could bounce the service's POST to any address), and the connection goes only to
+ * an address `checkedLookup` let through.
+ */
+function post(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<{ status: number; text: string; complete: boolean }> {
+  const client = url.startsWith('https:') ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.request(
+      url,
+      { method: 'POST', headers, lookup: checkedLookup, signal: AbortSignal.timeout(timeoutMs) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const answer = (complete: boolean) =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), complete });
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size <= MAX_ANSWER_BYTES) return void chunks.push(chunk);
+          res.destroy();
+          answer(false);
+        });
+        res.on('end', () => answer(true));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /**

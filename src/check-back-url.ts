@@ -1,9 +1,9 @@
-import { lookup } from 'node:dns/promises';
-import net from 'node:net';
+import dns from 'node:dns';
+import net, { type LookupFunction } from 'node:net';
 
 /**
  * The rules for an HTTP check-back URL, checked when it is registered (a 400 naming the field) and
- * again before every call, on the addresses the host resolves to then (DNS may have changed):
+ * again at every call, on the addresses the call connects to (DNS may have changed since):
  * http(s) only, no credentials, a host on the operator's allow-list, never link-local or a cloud
  * metadata address (they hand out instance credentials to whoever asks).
  */
@@ -17,6 +17,8 @@ forbidden.addSubnet('0.0.0.0', 8, 'ipv4'); // "this host": reaches local service
 forbidden.addSubnet('fe80::', 10, 'ipv6'); // link-local
 forbidden.addAddress('fd00:ec2::254', 'ipv6'); // AWS metadata over IPv6
 forbidden.addAddress('::', 'ipv6');
+forbidden.addSubnet('64:ff9b::a9fe:0', 112, 'ipv6'); // 169.254.0.0/16 through a NAT64 gateway
+forbidden.addSubnet('64:ff9b::6464:64c8', 128, 'ipv6'); // 100.100.100.200 likewise
 
 function forbiddenAddress(address: string): boolean {
   const family = net.isIP(address);
@@ -40,7 +42,8 @@ export function checkBackUrlProblem(raw: string, allowedHosts: readonly string[]
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http(s) URL';
   if (url.username || url.password) return 'must not contain credentials (user:password@); the calls are signed';
-  const host = url.hostname.toLowerCase();
+  // A fully qualified name (trailing dot) is the same host.
+  const host = url.hostname.toLowerCase().replace(/\.$/, '');
   const bare = host.replace(/^\[|\]$/g, '');
   if (METADATA_HOSTS.has(host) || forbiddenAddress(bare))
     return `must not name a link-local or cloud metadata address (${host})`;
@@ -49,17 +52,32 @@ export function checkBackUrlProblem(raw: string, allowedHosts: readonly string[]
   return undefined;
 }
 
-/** Before a call: the URL still follows the rules, and its host resolves to no forbidden address. */
-export async function assertCallableCheckBack(raw: string, allowedHosts: readonly string[]): Promise<void> {
+/** Before a call: the URL still follows the rules (its host's addresses are checked by `checkedLookup`). */
+export function assertCallableCheckBack(raw: string, allowedHosts: readonly string[]): void {
   const problem = checkBackUrlProblem(raw, allowedHosts);
   if (problem) throw new Error(`check-back URL refused: it ${problem}`);
-  const host = new URL(raw).hostname.replace(/^\[|\]$/g, '');
-  if (net.isIP(host)) return;
-  const addresses = await lookup(host, { all: true });
-  const bad = addresses.find((a) => forbiddenAddress(a.address));
-  if (bad)
-    throw new Error(`check-back URL refused: ${host} resolves to ${bad.address}, a link-local or metadata address`);
 }
+
+/**
+ * The DNS lookup a check-back call connects with: it refuses a host that resolves to a link-local or
+ * metadata address. Checking in the lookup the connection uses, not in one of its own before the call,
+ * leaves no moment for the host to resolve elsewhere (DNS rebinding).
+ */
+export const checkedLookup: LookupFunction = (hostname, options, callback) => {
+  dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, '', 0);
+    const bad = addresses.find((a) => forbiddenAddress(a.address));
+    if (bad) {
+      const refused = new Error(
+        `check-back URL refused: ${hostname} resolves to ${bad.address}, a link-local or metadata address`,
+      );
+      return callback(refused, '', 0);
+    }
+    if (options.all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, addresses);
+    const first = addresses[0] as dns.LookupAddress;
+    callback(null, first.address, first.family);
+  });
+};
 
 /** What a caller without the right to see it gets instead of a check-back URL: scheme and host only. */
 export function redactedUrl(raw: string): string {

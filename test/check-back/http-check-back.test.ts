@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import dns from 'node:dns';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { askHttpCheckBack, MAX_ANSWER_BYTES } from '../../activities/check-back.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyCheckBack } from '../../src/check-back-signature.js';
 
@@ -101,6 +102,46 @@ describe('HTTP check-back calls', () => {
     expect(await ask('/huge')).toBe(`malformed: the answer is longer than ${MAX_ANSWER_BYTES} bytes`);
     await new Promise((r) => setTimeout(r, 200));
     expect(bytesSentForHuge).toBeLessThan(10 * 1024 * 1024);
+  });
+
+  it('connect to the address that was checked: a host that resolves elsewhere a moment later (DNS rebinding) is not followed there', async () => {
+    const answers = ['127.0.0.1', '169.254.169.254'];
+    let resolutions = 0;
+    const next = () => answers[Math.min(resolutions++, answers.length - 1)] as string;
+    type Callback = (err: Error | null, addresses: dns.LookupAddress[]) => void;
+    const lookup = vi
+      .spyOn(dns, 'lookup')
+      .mockImplementation(((_host: string, _opts: unknown, cb: Callback) =>
+        cb(null, [{ address: next(), family: 4 }])) as unknown as typeof dns.lookup);
+    try {
+      const url = `${base.replace('127.0.0.1', 'rebinding.test')}/commit?via=rebinding`;
+      const answer = askHttpCheckBack(
+        { url, key: 'order-1', kind: 'producer', group: 'order-service', createdAt: 1796500000000 },
+        { secret, allowedHosts: ['rebinding.test'], timeoutMs: 3000 },
+      );
+      await expect(answer).resolves.toBe('COMMIT');
+      expect(received.at(-1)?.path).toBe('/commit?via=rebinding');
+    } finally {
+      lookup.mockRestore();
+    }
+  });
+
+  it('never connect to a link-local or metadata address a host resolves to', async () => {
+    type Callback = (err: Error | null, addresses: dns.LookupAddress[]) => void;
+    const metadata = [{ address: '169.254.169.254', family: 4 }];
+    const lookup = vi
+      .spyOn(dns, 'lookup')
+      .mockImplementation(((_host: string, _opts: unknown, cb: Callback) =>
+        cb(null, metadata)) as unknown as typeof dns.lookup);
+    try {
+      const answer = askHttpCheckBack(
+        { url: 'http://rebinding.test:9/cb', key: 'order-1', kind: 'producer', group: 'g', createdAt: 1 },
+        { secret, allowedHosts: ['rebinding.test'], timeoutMs: 3000 },
+      );
+      await expect(answer).rejects.toThrow(/resolves to 169\.254\.169\.254, a link-local or metadata address/);
+    } finally {
+      lookup.mockRestore();
+    }
   });
 
   it('go only to allowed hosts', async () => {

@@ -52,6 +52,8 @@ describe('check-back URL rules', () => {
       'http://[::ffff:169.254.169.254]/',
       'http://[fd00:ec2::254]/',
       'http://metadata.google.internal/computeMetadata/v1/',
+      'http://metadata.google.internal./computeMetadata/v1/', // the same name, fully qualified
+      'http://[64:ff9b::a9fe:a9fe]/', // 169.254.169.254 through a NAT64 gateway
       'http://100.100.100.200/',
     ]) {
       expect(checkBackUrlProblem(url, ['*']), url).toMatch(/link-local or cloud metadata/);
