@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { MessageSpec, Timings } from '../workflows/definitions.js';
 import { TopicMismatchError, ValidationError } from './errors.js';
-import { messageKeySchema, nameSchema } from './names.js';
+import { messageKeySchema, nameSchema, wellFormedString } from './names.js';
 import {
   CONTROL_CHARACTER,
   MAX_USER_PROPERTIES,
@@ -21,11 +21,15 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_DELAY_MS = 2 ** 31 - 1;
 const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
-const propertyName = z
-  .string()
+const propertyName = wellFormedString()
   .regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be named with 1-64 of [a-zA-Z0-9_.-]')
   .refine((n) => !n.startsWith('RMSG_'), 'must not be named RMSG_* (the service sets those)')
   .refine((n) => !ROCKETMQ_SYSTEM_PROPERTIES.has(n), 'is a RocketMQ system property; RocketMQ refuses it');
+
+/** RocketMQ drops a property whose value is empty when it publishes: the consumer would never see it. */
+const propertyValue = wellFormedString()
+  .min(1, 'must not be empty')
+  .refine((v) => !CONTROL_CHARACTER.test(v), 'must not contain control characters');
 
 /**
  * A message's own properties, within what RocketMQ takes next to the service's (src/rocketmq/limits.ts).
@@ -37,9 +41,9 @@ const propertiesSchema = z
     const entries = Object.entries(props);
     for (const [name, value] of entries) {
       const bad = propertyName.safeParse(name);
-      if (!bad.success) ctx.addIssue({ code: 'custom', path: [name], message: bad.error.issues[0]?.message ?? '' });
-      else if (CONTROL_CHARACTER.test(value))
-        ctx.addIssue({ code: 'custom', path: [name], message: 'must not contain control characters' });
+      const badValue = bad.success ? propertyValue.safeParse(value) : bad;
+      if (!badValue.success)
+        ctx.addIssue({ code: 'custom', path: [name], message: badValue.error.issues[0]?.message ?? '' });
     }
     if (entries.length > MAX_USER_PROPERTIES)
       ctx.addIssue({ code: 'custom', message: `must have at most ${MAX_USER_PROPERTIES} entries` });
@@ -55,14 +59,12 @@ export const messageSpecSchema = z
   .object({
     key: messageKeySchema,
     topic: nameSchema,
-    tag: z
-      .string()
+    tag: wellFormedString()
       .min(1, 'must not be empty')
       .max(191, 'must be at most 191 characters')
       .regex(/^[^|*\s\p{Cc}]+$/u, "must not contain '|', '*', spaces or control characters")
       .optional(),
-    body: z
-      .string({ error: 'is required and must be a string' })
+    body: wellFormedString('is required and must be a string')
       .min(1, 'must not be empty (RocketMQ refuses an empty body)')
       .refine(
         (b) => Buffer.byteLength(JSON.stringify(b), 'utf8') - 2 <= MAX_BODY_BYTES,
@@ -71,8 +73,7 @@ export const messageSpecSchema = z
     properties: propertiesSchema.optional(),
     producerGroup: nameSchema,
     delayMs: z.number().int().positive().max(MAX_DELAY_MS, `must be at most ${MAX_DELAY_MS} ms`).optional(),
-    orderKey: z
-      .string()
+    orderKey: wellFormedString()
       .min(1, 'must not be empty')
       .refine((o) => !CONTROL_CHARACTER.test(o) && o.trim() !== '', 'must not be blank or contain control characters')
       .refine(

@@ -1,9 +1,23 @@
 import { z } from 'zod';
 
 /**
- * The rules for message keys and for topic and group names: one home, used by the SDKs, the HTTP API,
- * the CLI and topic creation.
+ * The rules for message keys and for topic and group names, and the well-formed Unicode rule of every
+ * string a message carries: one home, used by the SDKs, the HTTP API, the CLI and topic creation.
  */
+
+/**
+ * Every string of a message (key, names, body, tag, orderKey, property names and values) must be
+ * well-formed Unicode. An unpaired surrogate (`"a\ud800b"` in JSON) is stored as U+FFFD by MySQL and
+ * RocketMQ (UTF-8 has no form for it) but as sent by Temporal, so the copies of one message would
+ * differ. In the u flag's view a surrogate pair is one code point, so only an unpaired one matches.
+ */
+const UNPAIRED_SURROGATE = /\p{Cs}/u;
+
+/** A string checked for well-formed Unicode first; `error` is the rule for a value that is no string. */
+export const wellFormedString = (error = 'must be a string') =>
+  z
+    .string({ error })
+    .refine((s) => !UNPAIRED_SURROGATE.test(s), 'must be well-formed Unicode (no unpaired surrogates)');
 
 export const MAX_KEY_LENGTH = 191;
 export const MAX_NAME_LENGTH = 127;
@@ -17,8 +31,7 @@ export const MAX_NAME_LENGTH = 127;
 const KEY_CHARS = /^[\x21-\x7e]+$/;
 const KEY_URL_UNSAFE = /[/?#%\\]/;
 
-export const messageKeySchema = z
-  .string({ error: 'is required and must be a string' })
+export const messageKeySchema = wellFormedString('is required and must be a string')
   .min(1, 'must not be empty')
   .max(MAX_KEY_LENGTH, `must be at most ${MAX_KEY_LENGTH} characters`)
   .regex(KEY_CHARS, 'must be printable ASCII without spaces')
@@ -61,8 +74,7 @@ export function isReservedName(name: string): boolean {
   return RESERVED_NAMES.has(name) || RESERVED_PREFIXES.some((p) => name.startsWith(p));
 }
 
-export const nameSchema = z
-  .string({ error: 'is required and must be a string' })
+export const nameSchema = wellFormedString('is required and must be a string')
   .regex(NAME_CHARS, `must be 1-${MAX_NAME_LENGTH} of [a-zA-Z0-9_-]`)
   .max(MAX_NAME_LENGTH, `must be 1-${MAX_NAME_LENGTH} of [a-zA-Z0-9_-]`)
   .refine((n) => !isReservedName(n), 'is reserved by RocketMQ (a system topic or group)');

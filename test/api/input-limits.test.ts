@@ -93,6 +93,54 @@ describe('POST /v1/messages refuses what RocketMQ would refuse, writing nothing'
       /control character/,
     ],
     [
+      'an empty property value (RocketMQ drops the property)',
+      () => ({ properties: { e: '', k: 'v' } }),
+      400,
+      'VALIDATION_FAILED',
+      'properties.e',
+      /^properties\.e must not be empty/,
+    ],
+    [
+      'a body with an unpaired surrogate',
+      () => ({ body: 'a\ud800b' }),
+      400,
+      'VALIDATION_FAILED',
+      'body',
+      /^body must be well-formed Unicode \(no unpaired surrogates\)$/,
+    ],
+    [
+      'a tag with an unpaired surrogate',
+      () => ({ tag: 't\udc00' }),
+      400,
+      'VALIDATION_FAILED',
+      'tag',
+      /well-formed Unicode/,
+    ],
+    [
+      'an orderKey with an unpaired surrogate',
+      () => ({ topic: topics.FIFO, orderKey: 'o\ud800' }),
+      400,
+      'VALIDATION_FAILED',
+      'orderKey',
+      /well-formed Unicode/,
+    ],
+    [
+      'a property value with an unpaired surrogate',
+      () => ({ properties: { a: 'v\ud800' } }),
+      400,
+      'VALIDATION_FAILED',
+      'properties.a',
+      /well-formed Unicode/,
+    ],
+    [
+      'a property name with an unpaired surrogate',
+      () => ({ properties: { 'p\ud800': 'v' } }),
+      400,
+      'VALIDATION_FAILED',
+      'properties.p\ud800',
+      /well-formed Unicode/,
+    ],
+    [
       'an orderKey of 64 bytes',
       () => ({ topic: topics.FIFO, orderKey: 'o'.repeat(64) }),
       400,
@@ -167,6 +215,7 @@ describe('POST /v1/messages refuses what RocketMQ would refuse, writing nothing'
       spec({ properties: { a: 'v'.repeat(8191) } }),
       spec({ topic: topics.FIFO, orderKey: 'o'.repeat(63) }),
       spec({ topic: topics.DELAY, delayMs: 86_400_000 }),
+      spec({ body: 'a\u{1f600}b', tag: 't\u{1f600}', properties: { a: '\u{1f600}' } }), // surrogate pairs
     ];
     for (const body of accepted) {
       const r = await api.call('POST', '/v1/messages', { body: { ...body, confirm: false } });
@@ -238,6 +287,28 @@ describe('the producer SDK checks the same, in the same shared path', () => {
       const empty = { key: uniqueId('sdk'), topic: topics.NORMAL, body: '' };
       await expect(client.prepare(empty)).rejects.toBeInstanceOf(ValidationError);
       for (const m of [missing, delayed, empty]) expect(await nothingStarted(m.key)).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses an empty property value and a string with an unpaired surrogate, naming the field', async () => {
+    const client = await connectTestClient(api.config);
+    try {
+      const emptyValue = { key: uniqueId('sdk'), topic: topics.NORMAL, body: 'b', properties: { e: '' } };
+      await expect(client.prepare(emptyValue)).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        field: 'properties.e',
+        message: 'properties.e must not be empty',
+      });
+      await expect(client.send(emptyValue)).rejects.toBeInstanceOf(ValidationError);
+      const surrogate = { key: uniqueId('sdk'), topic: topics.NORMAL, body: 'a\ud800b' };
+      await expect(client.send(surrogate)).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        field: 'body',
+        message: 'body must be well-formed Unicode (no unpaired surrogates)',
+      });
+      for (const m of [emptyValue, surrogate]) expect(await nothingStarted(m.key)).toBe(true);
     } finally {
       await client.close();
     }

@@ -21,6 +21,7 @@ describe('message keys', () => {
     ['a\\b', /unsafe in a URL path/],
     ['has space', /printable ASCII/],
     ['k'.repeat(192), /at most 191/],
+    ['k\ud800', /^must be well-formed Unicode \(no unpaired surrogates\)$/],
   ])('refuses %s', (key, rule) => {
     expect(keyProblem(key)).toMatch(rule);
   });
@@ -42,6 +43,7 @@ describe('topic and group names', () => {
     ['SCHEDULE_TOPIC_XXXX', /reserved by RocketMQ/],
     ['DEFAULT_CONSUMER', /reserved by RocketMQ/],
     ['TOOLS_CONSUMER', /reserved by RocketMQ/],
+    ['n\udc00', /^must be well-formed Unicode/],
   ])('refuses %s', (name, rule) => {
     expect(nameProblem(name)).toMatch(rule);
   });
