@@ -18,8 +18,8 @@ Operators (through the HTTP API: RMSG_API_URL, RMSG_API_TOKEN):
                           messages, newest first
   show KEY [--json]       state, deliveries, events, and the workflow in Temporal UI
   resend KEY              a DEAD message gets a fresh send budget
-  confirm KEY             confirm an unconfirmed (or DEAD UNCONFIRMED) message
-  cancel KEY [--reason R] cancel an unconfirmed message
+  confirm KEY             confirm an unconfirmed (or DEAD UNCONFIRMED) message, as the operator
+  cancel KEY [--reason R] cancel an unconfirmed message, as the operator
   repair KEY              a stuck message: end its run, start a fresh one from its projection
   stats [--json]          counts by status, topic and consumer group
   token create --role R [--group G] [--label L]

@@ -218,7 +218,9 @@ async function messageAction(
   });
   const key = onlyKey(positionals);
   if (values.reason && action !== 'cancel') throw new UsageError('--reason goes with cancel only');
-  const body = action === 'cancel' ? { reason: values.reason } : {};
+  // Recorded as the operator's in the message's events, as the console's confirm and cancel are.
+  const body =
+    action === 'cancel' ? { reason: values.reason, by: 'operator' } : action === 'confirm' ? { by: 'operator' } : {};
   const state = await ApiClient.fromConfig(config).post<{ status?: string }>(
     `/v1/messages/${encodeURIComponent(key)}/${action}`,
     body,

@@ -73,6 +73,26 @@ describe('rmsg (the real binary, against the running API)', () => {
     expect(resend.stdout).toContain(`resend: ${key} is now SENDING`);
   });
 
+  it("confirm and cancel are recorded as the operator's, not the producer's", async () => {
+    const [confirmed, cancelled] = [uniqueId('cli-by'), uniqueId('cli-by')];
+    for (const key of [confirmed, cancelled]) await client.prepare({ key, topic, body: '{}' });
+    expect((await rmsg(['confirm', confirmed])).code).toBe(0);
+    expect((await rmsg(['cancel', cancelled])).code).toBe(0);
+    const by = (key: string, type: string) =>
+      eventually(
+        async () => {
+          const events = await api.prisma.messageEvent.findMany({ where: { messageKey: key, type } });
+          return (events[0]?.detail as { by?: string } | undefined)?.by;
+        },
+        10_000,
+        `${type} event`,
+      );
+    expect({ confirm: await by(confirmed, 'CONFIRMED'), cancel: await by(cancelled, 'CANCELLED') }).toEqual({
+      confirm: 'operator',
+      cancel: 'operator',
+    });
+  });
+
   it("show, resend, confirm and cancel work for the longest keys; show names each delivery's group", async () => {
     const group = uniqueId('cli-long');
     await client.register({ kind: 'subscription', topic, tagExpression: '*', consumerGroup: group });
