@@ -60,8 +60,23 @@ export class ApiClient {
       );
     }
     const text = await res.text();
-    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    const json = parseJson(text);
+    if (!json) throw new ApiCallError(res.status, 'HTTP_ERROR', `HTTP ${res.status}: ${text.slice(0, 200)}`);
     if (!res.ok) throw new ApiCallError(res.status, String(json.code ?? 'HTTP_ERROR'), String(json.message ?? text));
     return json as T;
+  }
+}
+
+/**
+ * The API answers JSON; anything else (a proxy's HTML 404 or 502 page, a cut answer) is undefined,
+ * for the caller to report by its HTTP status. An empty answer is an empty object.
+ */
+function parseJson(text: string): Record<string, unknown> | undefined {
+  if (!text) return {};
+  try {
+    const json: unknown = JSON.parse(text);
+    return typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReliableMessageClient } from '../../src/client/index.js';
 import { type ApiHarness, READ_TOKEN, startApiHarness, WRITE_TOKEN } from '../api/harness.js';
@@ -180,5 +182,32 @@ describe('rmsg (the real binary, against the running API)', () => {
     expect((await rmsg(['token', 'create', '--role', 'consumer'])).stderr).toMatch(
       /group is required for a consumer token/,
     );
+  });
+});
+
+describe('rmsg behind a proxy that answers with its own pages', () => {
+  let proxy: http.Server;
+  let proxyUrl: string;
+  beforeAll(async () => {
+    proxy = http.createServer((req, res) => {
+      const status = req.url?.startsWith('/v1/messages/') ? 404 : 502;
+      res.writeHead(status, { 'content-type': 'text/html' }).end(`<html><body>${status}</body></html>`);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise((resolve) => proxy.close(resolve)));
+
+  it('reports an answer that is not JSON by its HTTP status and exits by it (404: 3, 502: 1)', async () => {
+    const show = await runRmsg(proxyUrl, ['show', 'some-key'], READ_TOKEN);
+    expect({ code: show.code, stderr: show.stderr }).toEqual({
+      code: 3,
+      stderr: 'rmsg show: HTTP_ERROR: HTTP 404: <html><body>404</body></html>\n',
+    });
+    const stats = await runRmsg(proxyUrl, ['stats'], READ_TOKEN);
+    expect({ code: stats.code, stderr: stats.stderr }).toEqual({
+      code: 1,
+      stderr: 'rmsg stats: HTTP_ERROR: HTTP 502: <html><body>502</body></html>\n',
+    });
   });
 });
