@@ -169,12 +169,22 @@ export const FINISHES_SHOWING_SENDING = 7;
  * the deadline that catch-up is the last before DEAD(UNCONFIRMED).
  */
 export const CATCHES_UP_AFTER_A_LATE_WAKE = 8;
+/**
+ * From protocol 9 acks that come late are heeded where the run waits or retries. A DEAD message that was
+ * published waits in the delivery loop after a continue-as-new too, so it is FINISHED once every group
+ * consumed; before, the continued run waited for an operator alone and stayed DEAD. And each try of a
+ * publication that RocketMQ failed is for the groups still pending at that try: a group that consumed
+ * meanwhile gets no copy, and when none is pending any more the resend is dropped, unpublished; before,
+ * the groups were those pending at the first try.
+ */
+export const HEEDS_LATE_ACKS = 9;
 /** The protocol new starts follow: the newest. */
 export const STARTER_PROTOCOL = Math.max(
   DECIDES_BY_WAKE_TIMES,
   ENDS_WITH_ITS_TIMER_PENDING,
   FINISHES_SHOWING_SENDING,
   CATCHES_UP_AFTER_A_LATE_WAKE,
+  HEEDS_LATE_ACKS,
 );
 
 /** How a protocol-4 workflow hands its final projection write to the worker (see WRITES_FINAL_STATE_WITH_TASK). */

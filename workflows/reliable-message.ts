@@ -22,6 +22,7 @@ import {
   FINAL_WRITE_SINK,
   FINISHES_SHOWING_SENDING,
   type FinalWriteSinks,
+  HEEDS_LATE_ACKS,
   type MessageState,
   OPENS_IN_ONE_LOCAL_ACTIVITY,
   PRODUCER_CHECK_BACK_ACTIVITY,
@@ -104,6 +105,7 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
   let reached = 0;
   const decisionTime = () => (byWakeTimes ? reached : now());
   const catchesUp = protocol >= CATCHES_UP_AFTER_A_LATE_WAKE;
+  const heedsLateAcks = protocol >= HEEDS_LATE_ACKS;
   const resume = input.resume;
   let tracked: M.Tracked | undefined = resume && { state: resume.state, unsynced: resume.unsynced };
 
@@ -195,7 +197,10 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
     M.producerCheckBackAnswered(t, now(), result, byWakeTimes ? reached : undefined);
   }
   // DEAD(UNCONFIRMED) waits for an operator's confirm or cancel; DEAD(REJECTED) by the first task, for a resend.
-  if (s().status === 'DEAD') await waitUntil(() => s().status !== 'DEAD');
+  // A DEAD message that was published (a continued run's) waits in deliver(), where late acks finish it too
+  // (HEEDS_LATE_ACKS); runs started before waited here for an operator alone.
+  const waitsInDeliver = heedsLateAcks && s().sendCount > 0;
+  if (s().status === 'DEAD' && !waitsInDeliver) await waitUntil(() => s().status !== 'DEAD');
 
   // ---- 3. publish, then resend to the subscribers that have not consumed until all have
   if (opening.firstPublicationFailed) await afterFailedPublication();
@@ -305,21 +310,31 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
     await settled(wf.sleep(RETRY_FIRST_MS));
   }
 
-  /** One publication to the groups that have not consumed; DEAD(REJECTED) if RocketMQ refuses it for good. */
+  /**
+   * One publication to the groups that have not consumed; DEAD(REJECTED) if RocketMQ refuses it for good.
+   * From HEEDS_LATE_ACKS each try is for the groups pending then, and a resend none is pending for any more
+   * is dropped; runs started before send every try to the groups pending at the first.
+   */
   async function publish(): Promise<void> {
-    const groups = M.pendingGroups(s());
+    let groups = M.pendingGroups(s());
     const delayMs = s().sendCount === 0 ? input.message.delayMs : undefined;
     const round = s().sendCount + 1;
     try {
       // The message travels in the local activity's input, never in a history event of its own.
-      const { messageId } = await retrying(
-        () => publishing.publishMessage({ key: s().key, groups, round, delayMs, message: input.message }),
+      const sent = await retrying(
+        () => {
+          if (heedsLateAcks) {
+            groups = M.pendingGroups(s());
+            if (round > 1 && groups.length === 0) return Promise.resolve(undefined);
+          }
+          return publishing.publishMessage({ key: s().key, groups, round, delayMs, message: input.message });
+        },
         async (error) => {
           M.publishFailed(t, now(), error);
           await sync();
         },
       );
-      M.published(t, now(), groups, messageId, delayMs);
+      if (sent) M.published(t, now(), groups, sent.messageId, delayMs);
     } catch (err) {
       const rejection = refusalOf(err, FailureType.publishRejected);
       if (rejection === undefined) throw err;
