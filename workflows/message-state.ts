@@ -282,9 +282,12 @@ export function applyAck(t: Tracked, now: number, ack: Ack): void {
   }
 }
 
+/** Every group consumed. A DEAD message finished by late acks no longer shows why or since when it was DEAD. */
 export function finish(t: Tracked, now: number): void {
   t.state.finishedAt = now;
   t.state.nextResendAt = undefined;
+  t.state.deadReason = undefined;
+  t.state.deadAt = undefined;
   t.state.status = 'FINISHED';
   record(t, now, 'FINISHED', { deliveries: t.state.deliveries.length });
 }

@@ -77,6 +77,21 @@ describe.concurrent('late acks', () => {
     await replayLastRun(m);
   }, 60_000);
 
+  it('a DEAD(UNCONSUMED) message FINISHED by a late ack no longer shows a DEAD reason or time', async ({ expect }) => {
+    const m = await harness.start(true, {
+      subscribers: ['a', 'b'],
+      consumeOnPublish: ['a'],
+      timings: { maxSends: 1, resendAfterMs: 200 },
+    });
+    await m.untilStatus('DEAD', 15_000);
+    await m.handle.signal(ackSignal, { group: 'b', status: 'CONSUMED' });
+    const final = await m.handle.result();
+    const written = m.syncs.at(-1)?.state;
+    for (const s of [final, written]) {
+      expect([s?.status, s?.deadReason, s?.deadAt]).toEqual(['FINISHED', undefined, undefined]);
+    }
+  }, 60_000);
+
   it('a resend retried while RocketMQ is down goes only to the groups that have not consumed meanwhile', async ({
     expect,
   }) => {

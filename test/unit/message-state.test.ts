@@ -126,6 +126,18 @@ describe('late receipts', () => {
     M.applyAck(t, 3, { group: 'a', status: 'RECEIVED' });
     expect(t.state.deliveries[0]).toMatchObject({ status: 'DEAD', receiveCount: 1 });
   });
+
+  it('a DEAD message finished by late acks no longer shows a DEAD reason or time', () => {
+    const t = tracked(true);
+    M.snapshotSubscribers(t, 1, ['a']);
+    M.published(t, 2, ['a'], 'm1');
+    M.markDead(t, 3, 'UNCONSUMED');
+    M.applyAck(t, 4, { group: 'a', status: 'CONSUMED' });
+    M.finish(t, 5);
+    expect(t.state).toMatchObject({ status: 'FINISHED', finishedAt: 5, deadReason: undefined, deadAt: undefined });
+    expect(M.describe(t.state)).toMatch(/^\*\*FINISHED\*\* ·/);
+    expect(t.unsynced.map((e) => e.type)).toEqual(['SUBSCRIBERS', 'PUBLISHED', 'DEAD', 'CONSUMED', 'FINISHED']);
+  });
 });
 
 describe('folded receipts', () => {
