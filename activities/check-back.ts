@@ -75,11 +75,10 @@ export async function askHttpCheckBack(
     'content-length': String(Buffer.byteLength(body)),
     ...signCheckBack(opts.secret, { method: 'POST', path: `${pathname}${search}`, body }),
   };
-  const res = await post(url, headers, body, opts.timeoutMs);
-  const { text, complete } = res;
-  if (res.status < 200 || res.status > 299) {
-    const what = res.status >= 300 && res.status < 400 ? ' (a redirect; redirects are not followed)' : '';
-    throw new Error(`check-back answered HTTP ${res.status}${what}: ${text.slice(0, MAX_QUOTED_CHARS)}`);
+  const { status, text, complete } = await post(url, headers, body, opts.timeoutMs);
+  if (status < 200 || status > 299) {
+    const what = status >= 300 && status < 400 ? ' (a redirect; redirects are not followed)' : '';
+    throw new Error(`check-back answered HTTP ${status}${what}: ${text.slice(0, MAX_QUOTED_CHARS)}`);
   }
   if (!complete) return `malformed: the answer is longer than ${MAX_ANSWER_BYTES} bytes`;
   return checkBackAnswerOf(text, kind);

@@ -344,9 +344,7 @@ export async function reliableMessageWorkflow(input: ReliableMessageInput): Prom
 
   async function checkBackConsumers(groups: string[]): Promise<void> {
     const asked = await Promise.all(groups.map((group) => askCheckBack('consumer', group, CONSUMER_ANSWERS)));
-    for (const [i, group] of groups.entries()) {
-      M.consumerCheckBackAnswered(t, now(), group, (asked[i] as { result: M.CheckBackResult }).result);
-    }
+    for (const [i, { result }] of asked.entries()) M.consumerCheckBackAnswered(t, now(), groups[i] as string, result);
   }
 
   /**

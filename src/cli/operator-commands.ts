@@ -218,9 +218,9 @@ async function messageAction(
   });
   const key = onlyKey(positionals);
   if (values.reason && action !== 'cancel') throw new UsageError('--reason goes with cancel only');
-  // Recorded as the operator's in the message's events, as the console's confirm and cancel are.
-  const body =
-    action === 'cancel' ? { reason: values.reason, by: 'operator' } : action === 'confirm' ? { by: 'operator' } : {};
+  // Confirm and cancel are recorded as the operator's in the message's events, as the console's are (a
+  // reason is only ever given with cancel, checked above).
+  const body = action === 'confirm' || action === 'cancel' ? { by: 'operator', reason: values.reason } : {};
   const state = await ApiClient.fromConfig(config).post<{ status?: string }>(
     `/v1/messages/${encodeURIComponent(key)}/${action}`,
     body,
